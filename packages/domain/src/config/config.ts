@@ -1,0 +1,238 @@
+import { Ajv, type ErrorObject } from "ajv";
+
+export type NodeEnv = "development" | "production" | "test";
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  mongodbUri: string;
+  servicesDbName: string;
+  coreApiToken: string;
+  /** The current key (encrypts and decrypts) then previous keys (decrypt only), each 32 bytes. */
+  encryptionKeys: Buffer[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  worker: {
+    concurrency: number;
+    pollMinMs: number;
+    pollMaxMs: number;
+    leaseMs: number;
+    shutdownTimeoutMs: number;
+    jobTimeoutMs: number;
+  };
+  jobRetentionDays: number;
+}
+
+/** Each variable with the sentence printed when it is missing or malformed. */
+const schema = {
+  type: "object",
+  properties: {
+    NODE_ENV: {
+      enum: ["development", "production", "test"],
+      default: "development",
+      description: "one of development, production, test",
+    },
+    PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 3000,
+      description: "a port number from 0 to 65535",
+    },
+    HOST: {
+      type: "string",
+      minLength: 1,
+      default: "0.0.0.0",
+      description: "an interface address such as 0.0.0.0 or 127.0.0.1",
+    },
+    MONGODB_URI: {
+      type: "string",
+      pattern: "^mongodb(\\+srv)?://.+",
+      description: "a MongoDB connection string starting with mongodb:// or mongodb+srv://",
+    },
+    SERVICES_DB_NAME: {
+      type: "string",
+      pattern: "^[A-Za-z0-9_-]{1,63}$",
+      default: "services",
+      description: "a database name (letters, digits, _ or -)",
+    },
+    CORE_API_TOKEN: {
+      type: "string",
+      minLength: 16,
+      description: "the admin token: at least 16 characters (32+ random characters in production)",
+    },
+    ENCRYPTION_KEY: { type: "string", description: "32 bytes as 64 hex characters or base64" },
+    ENCRYPTION_KEYS_PREVIOUS: {
+      type: "string",
+      default: "",
+      description: "comma-separated earlier ENCRYPTION_KEY values (32 bytes each, hex or base64)",
+    },
+    LOG_LEVEL: {
+      enum: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+      default: "info",
+      description: "one of fatal, error, warn, info, debug, trace, silent",
+    },
+    WORKER_CONCURRENCY: {
+      type: "integer",
+      minimum: 1,
+      maximum: 1000,
+      default: 10,
+      description: "an integer from 1 to 1000",
+    },
+    WORKER_POLL_MIN_MS: {
+      type: "integer",
+      minimum: 1,
+      maximum: 60000,
+      default: 50,
+      description: "milliseconds from 1 to 60000",
+    },
+    WORKER_POLL_MAX_MS: {
+      type: "integer",
+      minimum: 10,
+      maximum: 600000,
+      default: 1000,
+      description: "milliseconds from 10 to 600000",
+    },
+    WORKER_LEASE_MS: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 3600000,
+      default: 30000,
+      description: "milliseconds from 1000 to 3600000",
+    },
+    WORKER_SHUTDOWN_TIMEOUT_MS: {
+      type: "integer",
+      minimum: 0,
+      maximum: 600000,
+      default: 25000,
+      description: "milliseconds from 0 to 600000",
+    },
+    WORKER_JOB_TIMEOUT_MS: {
+      type: "integer",
+      minimum: 100,
+      maximum: 3600000,
+      default: 120000,
+      description: "milliseconds from 100 to 3600000",
+    },
+    JOB_RETENTION_DAYS: {
+      type: "number",
+      minimum: 0,
+      maximum: 3650,
+      default: 7,
+      description: "days from 0 to 3650 (0 keeps finished jobs forever)",
+    },
+  },
+  required: ["MONGODB_URI", "CORE_API_TOKEN", "ENCRYPTION_KEY"],
+} as const;
+
+type SchemaKey = keyof typeof schema.properties;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: false });
+const validate = ajv.compile(schema);
+
+function describe(name: string): string {
+  const property = schema.properties[name as SchemaKey] as { description?: string } | undefined;
+  return property?.description ?? "a valid value";
+}
+
+function firstProblem(error: ErrorObject): string {
+  if (error.keyword === "required") {
+    const name = String(error.params.missingProperty);
+    return `${name} is missing: expected ${describe(name)}`;
+  }
+  const name = error.instancePath.replace(/^\//, "");
+  return `${name} is malformed: expected ${describe(name)}`;
+}
+
+/** Decodes a 32-byte key given as 64 hex characters or as base64; undefined when it is neither. */
+export function decodeKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  if (/^[A-Za-z0-9+/_-]{42,44}={0,2}$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed, "base64");
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
+
+/**
+ * Validates the environment once. Throws a ConfigError whose message is one line naming the variable
+ * and what is expected; nothing else in the product reads `process.env`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, unknown> = {};
+  for (const name of Object.keys(schema.properties)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") input[name] = value;
+  }
+  if (!validate(input)) {
+    const error = validate.errors?.[0];
+    throw new ConfigError(error ? firstProblem(error) : "configuration is invalid");
+  }
+  const values = input as Record<SchemaKey, never> & Record<string, unknown>;
+  const current = decodeKey(String(values.ENCRYPTION_KEY));
+  if (!current) throw new ConfigError(`ENCRYPTION_KEY is malformed: expected ${describe("ENCRYPTION_KEY")}`);
+  const previous = String(values.ENCRYPTION_KEYS_PREVIOUS)
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part, index) => {
+      const key = decodeKey(part);
+      if (!key)
+        throw new ConfigError(
+          `ENCRYPTION_KEYS_PREVIOUS entry ${index + 1} is malformed: expected 32 bytes as 64 hex characters or base64`,
+        );
+      return key;
+    });
+  const nodeEnv = values.NODE_ENV as NodeEnv;
+  const coreApiToken = String(values.CORE_API_TOKEN);
+  if (nodeEnv === "production" && coreApiToken.length < 32) {
+    throw new ConfigError(
+      "CORE_API_TOKEN is too short for production: expected at least 32 random characters",
+    );
+  }
+  const pollMinMs = Number(values.WORKER_POLL_MIN_MS);
+  const pollMaxMs = Number(values.WORKER_POLL_MAX_MS);
+  if (pollMaxMs < pollMinMs) {
+    throw new ConfigError("WORKER_POLL_MAX_MS is malformed: expected a value at least WORKER_POLL_MIN_MS");
+  }
+  return {
+    nodeEnv,
+    port: Number(values.PORT),
+    host: String(values.HOST),
+    mongodbUri: String(values.MONGODB_URI),
+    servicesDbName: String(values.SERVICES_DB_NAME),
+    coreApiToken,
+    encryptionKeys: [current, ...previous],
+    logLevel: values.LOG_LEVEL as Config["logLevel"],
+    worker: {
+      concurrency: Number(values.WORKER_CONCURRENCY),
+      pollMinMs,
+      pollMaxMs,
+      leaseMs: Number(values.WORKER_LEASE_MS),
+      shutdownTimeoutMs: Number(values.WORKER_SHUTDOWN_TIMEOUT_MS),
+      jobTimeoutMs: Number(values.WORKER_JOB_TIMEOUT_MS),
+    },
+    jobRetentionDays: Number(values.JOB_RETENTION_DAYS),
+  };
+}
+
+/** For `main.ts`: load the config or print the one-line reason and exit 1. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./embedded-mongo.js";
+export * from "./mongo-resolver.js";
+export * from "./test-mongo.js";

@@ -1,0 +1,83 @@
+// `npm start`: the whole product on one machine. With MONGODB_URI unset it starts the embedded
+// MongoDB-compatible server (H2 file under .data/), then the API and one worker as separate
+// processes. Ctrl-C (or SIGTERM) stops the API and worker gracefully, then the database.
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
+import { loadOrCreateDevEnv } from "./dev-env.js";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dataDir = path.join(root, ".data");
+const env: NodeJS.ProcessEnv = { ...process.env };
+let embedded: EmbeddedMongo | undefined;
+
+if (!env.MONGODB_URI) {
+  const devEnvFile = path.join(dataDir, "dev.env");
+  if (!env.CORE_API_TOKEN || !env.ENCRYPTION_KEY) {
+    const { values, created } = loadOrCreateDevEnv(devEnvFile);
+    env.CORE_API_TOKEN ||= values.CORE_API_TOKEN;
+    env.ENCRYPTION_KEY ||= values.ENCRYPTION_KEY;
+    console.log(
+      `${created ? "generated" : "using"} development CORE_API_TOKEN and ENCRYPTION_KEY in ${devEnvFile}`,
+    );
+  }
+  console.log("starting the embedded MongoDB-compatible server (first run fetches it with Maven)…");
+  embedded = await startEmbeddedMongo({
+    backend: "h2",
+    file: path.join(dataDir, "mongo", "ecodrix.mv"),
+    port: Number(env.EMBEDDED_MONGO_PORT ?? 0),
+  });
+  env.MONGODB_URI = embedded.uri;
+  console.log(`embedded MongoDB at ${embedded.uri} (data in ${path.join(dataDir, "mongo")})`);
+}
+
+const children = new Map<string, ChildProcess>();
+let shuttingDown = false;
+
+function launch(name: string, entry: string): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, entry)], {
+    env,
+    stdio: "inherit",
+  });
+  children.set(name, child);
+  child.on("exit", (code, signal) => {
+    children.delete(name);
+    if (!shuttingDown) {
+      console.error(`${name} exited (${signal ?? code}); stopping everything`);
+      void shutdown(1);
+    } else if (children.size === 0) {
+      void finish();
+    }
+  });
+  return child;
+}
+
+let exitCode = 0;
+let finishing: Promise<void> | undefined;
+function finish(): Promise<void> {
+  finishing ??= (async () => {
+    await embedded?.stop();
+    process.exit(exitCode);
+  })();
+  return finishing;
+}
+
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  exitCode = code;
+  if (children.size === 0) return finish();
+  for (const child of children.values()) child.kill("SIGTERM");
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+launch("api", "apps/api/src/main.ts");
+launch("worker", "apps/worker/src/main.ts");
+
+const port = env.PORT ?? "3000";
+console.log(`ECODrIx API: http://localhost:${port}  (health: http://localhost:${port}/api/saas/health)`);
+if (embedded) console.log(`admin token (x-core-api-key): CORE_API_TOKEN in ${path.join(dataDir, "dev.env")}`);
+console.log("Ctrl-C stops the API, the worker and the database.");

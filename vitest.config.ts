@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["apps/*/src/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+    globalSetup: ["packages/test-kit/src/vitest-global-setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+  },
+});
