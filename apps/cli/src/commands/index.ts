@@ -1,0 +1,4 @@
+import type { CliCommand } from "../command.js";
+
+/** Every CLI command, in one table. Add a command file and spread its commands here. */
+export const commands: CliCommand[] = [];
