@@ -8,7 +8,8 @@ import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit/embedd
 import { loadOrCreateDevEnv } from "./dev-env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const dataDir = path.join(root, ".data");
+// ECODRIX_DATA_DIR moves the dev data (embedded database, generated secrets) elsewhere, e.g. for tests.
+const dataDir = path.resolve(process.env.ECODRIX_DATA_DIR ?? path.join(root, ".data"));
 const env: NodeJS.ProcessEnv = { ...process.env };
 let embedded: EmbeddedMongo | undefined;
 
@@ -79,5 +80,9 @@ launch("worker", "apps/worker/src/main.ts");
 
 const port = env.PORT ?? "3000";
 console.log(`ECODrIx API: http://localhost:${port}  (health: http://localhost:${port}/api/saas/health)`);
-if (embedded) console.log(`admin token (x-core-api-key): CORE_API_TOKEN in ${path.join(dataDir, "dev.env")}`);
+console.log(
+  embedded
+    ? `admin token (x-core-api-key): CORE_API_TOKEN in ${path.join(dataDir, "dev.env")}`
+    : "admin token (x-core-api-key): the CORE_API_TOKEN you set",
+);
 console.log("Ctrl-C stops the API, the worker and the database.");

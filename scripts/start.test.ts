@@ -1,0 +1,120 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function processesMentioning(text: string): string[] {
+  const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
+  return out.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
+}
+
+describe("npm start (embedded database, API and worker as separate processes)", () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-start-"));
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("serves health, runs the echo job in the worker process, and Ctrl-C stops everything", async () => {
+    const port = await freePort();
+    const env = { ...process.env, PORT: String(port), ECODRIX_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+    delete env.MONGODB_URI;
+    delete env.CORE_API_TOKEN;
+    delete env.ENCRYPTION_KEY;
+    let output = "";
+    child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/start.ts")], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const base = `http://127.0.0.1:${port}`;
+
+    const health = await waitFor(async () => {
+      const res = await fetch(`${base}/api/saas/health`);
+      return res.status === 200 ? ((await res.json()) as { mongo: string }) : undefined;
+    }, 60_000);
+    expect(health.mongo).toBe("up");
+    expect(output).toContain(`http://localhost:${port}`);
+    expect(output).toContain(path.join(dataDir, "dev.env"));
+
+    const token = /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1];
+    expect(token).toBeTruthy();
+    const enqueued = await fetch(`${base}/api/admin/jobs/echo`, {
+      method: "POST",
+      headers: { "x-core-api-key": token ?? "", "content-type": "application/json" },
+      body: JSON.stringify({ message: "through the worker" }),
+    });
+    expect(enqueued.status).toBe(202);
+    const { jobId } = (await enqueued.json()) as { jobId: string };
+
+    const job = await waitFor(async () => {
+      const res = await fetch(`${base}/api/admin/jobs/${jobId}`, {
+        headers: { "x-core-api-key": token ?? "" },
+      });
+      const body = (await res.json()) as { status: string; result?: { echoed: string; pid: number } };
+      return body.status === "completed" ? body : undefined;
+    }, 30_000);
+    expect(job.result?.echoed).toBe("through the worker");
+    // The job ran in the worker process, not in the API or the start command.
+    expect(job.result?.pid).not.toBe(child.pid);
+    expect(
+      processesMentioning("apps/worker/src/main.ts").some((line) =>
+        line.trim().startsWith(`${job.result?.pid} `),
+      ),
+    ).toBe(true);
+    expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+
+    const launched = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => Number(line.trim()))
+      .filter(Boolean);
+    // Java, the API and the worker.
+    expect(launched.length).toBe(3);
+    expect(launched).toContain(job.result?.pid);
+
+    const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    // No API, worker or Java process is left behind.
+    await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 15_000);
+    const alive = launched.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(alive).toEqual([]);
+  });
+});
