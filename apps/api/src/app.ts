@@ -1,21 +1,40 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Config, Logger, Queue } from "@ecodrix/domain";
+import {
+  type Config,
+  createTenancyServices,
+  type Logger,
+  type Queue,
+  type TenancyServices,
+} from "@ecodrix/domain";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";
+import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
+import { registerBodyGuard } from "./plugins/body-guard.js";
+import { registerCors } from "./plugins/cors.js";
 import { registerErrorHandler } from "./plugins/error-handler.js";
+import { requireTenant } from "./plugins/tenant-auth.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
+import { clientsRoutes } from "./routes/clients-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
+import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
+import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
 
 export interface AppDeps {
-  config: Pick<Config, "coreApiToken">;
+  /** encryptionKeys: main.ts always passes them; tests that store no secrets may omit them (a random key). */
+  config: Pick<Config, "coreApiToken"> & Partial<Pick<Config, "encryptionKeys">>;
   db: Db;
   logger: Logger;
   queue: Queue;
+  /** Clients, secrets, datasources, CORS, tenant pool; built from db + config when omitted. */
+  tenancy?: TenancyServices;
+  /** Failed tenant-authentication limit per IP (default 20 per minute). */
+  authRateLimit?: FailedAuthLimiterOptions;
 }
 
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
@@ -26,12 +45,32 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   registerErrorHandler(app);
+  registerBodyGuard(app);
+  const tenancy =
+    deps.tenancy ??
+    createTenancyServices({
+      db: deps.db,
+      encryptionKeys: deps.config.encryptionKeys ?? [randomBytes(32)],
+      queue: deps.queue,
+      logger: deps.logger,
+    });
+  await tenancy.ensureIndexes();
+  if (!deps.tenancy) app.addHook("onClose", () => tenancy.close());
+  await registerCors(app, { corsOrigins: tenancy.corsOrigins });
 
   healthRoutes(app, { db: deps.db, version });
 
   await app.register(async (admin) => {
     requireAdmin(admin, deps.config.coreApiToken);
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
+    clientsRoutes(admin, { clients: tenancy.clients });
+  });
+
+  const limiter = createFailedAuthLimiter(deps.authRateLimit);
+  await app.register(async (tenant) => {
+    requireTenant(tenant, { clients: tenancy.clients, limiter });
+    tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
+    tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
   });
 
   return app;

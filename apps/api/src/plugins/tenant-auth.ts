@@ -1,0 +1,55 @@
+import { type ClientService, isAppError, unauthorized } from "@ecodrix/domain";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FailedAuthLimiter } from "./auth-rate-limiter.js";
+
+export interface TenantContext {
+  clientCode: string;
+  name: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set by requireTenant for tenant routes; null elsewhere. */
+    tenant: TenantContext | null;
+  }
+}
+
+/** The authenticated tenant of a request inside a requireTenant scope. */
+export function tenantOf(request: FastifyRequest): TenantContext {
+  if (!request.tenant) throw unauthorized("ECODRIX_AUTH_TENANT_MISSING", "Missing x-api-key header");
+  return request.tenant;
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/**
+ * Adds an onRequest hook to `scope` that authenticates a tenant from `x-client-code` + `x-api-key`
+ * and puts it on `request.tenant`. Every request does one indexed lookup and a constant-time hash
+ * comparison (no cache), so a rotated key fails on the very next request on every API process.
+ * Failed attempts count against the caller's IP (`limiter`).
+ */
+export function requireTenant(
+  scope: FastifyInstance,
+  deps: { clients: Pick<ClientService, "authenticate">; limiter: FailedAuthLimiter },
+): void {
+  scope.decorateRequest("tenant", null);
+  scope.addHook("onRequest", async (request) => {
+    deps.limiter.check(request.ip);
+    try {
+      const clientCode = header(request, "x-client-code");
+      const apiKey = header(request, "x-api-key");
+      if (!clientCode) throw unauthorized("ECODRIX_AUTH_CLIENT_CODE_MISSING", "Missing x-client-code header");
+      if (!apiKey) throw unauthorized("ECODRIX_AUTH_API_KEY_MISSING", "Missing x-api-key header");
+      const client = await deps.clients.authenticate(clientCode, apiKey);
+      request.tenant = { clientCode: client.clientCode, name: client.name };
+    } catch (error) {
+      if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
+        deps.limiter.recordFailure(request.ip);
+      }
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,87 @@
+import { notFound, pingMongo, type Queue, type TenantConnectionPool } from "@ecodrix/domain";
+import type { FastifyInstance } from "fastify";
+import { tenantOf } from "../plugins/tenant-auth.js";
+
+const jobStatusSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    id: { type: "string" },
+    type: { type: "string" },
+    status: { type: "string" },
+    retries: { type: "integer" },
+    maxRetries: { type: "integer" },
+    runAt: { type: "string", format: "date-time" },
+    createdAt: { type: "string", format: "date-time" },
+    updatedAt: { type: "string", format: "date-time" },
+    completedAt: { type: ["string", "null"], format: "date-time" },
+    lastError: { type: ["string", "null"] },
+    result: {},
+  },
+} as const;
+
+const tenantHealthSchema = {
+  type: "object",
+  properties: { clientCode: { type: "string" }, database: { type: "string" }, dbName: { type: "string" } },
+} as const;
+
+/**
+ * Tenant routes about its own work: the status of one of its jobs, and a check of its own tenant
+ * database. A job of another tenant, or an unknown id, is the same 404 (no way to probe ids).
+ */
+export function tenantJobsRoutes(
+  app: FastifyInstance,
+  deps: { queue: Pick<Queue, "get">; tenantConnections: Pick<TenantConnectionPool, "withDb"> },
+): void {
+  app.get(
+    "/api/saas/jobs/:id",
+    {
+      schema: {
+        params: {
+          type: "object",
+          additionalProperties: false,
+          properties: { id: { type: "string", pattern: "^[0-9a-fA-F]{24}$" } },
+          required: ["id"],
+        },
+        response: { 200: jobStatusSchema },
+      },
+    },
+    async (request) => {
+      const { clientCode } = tenantOf(request);
+      const { id } = request.params as { id: string };
+      const job = await deps.queue.get(id.toLowerCase());
+      if (!job || job.clientCode !== clientCode)
+        throw notFound("ECODRIX_JOB_NOT_FOUND", `Job ${id} not found`);
+      // Lease internals (lockedBy, lockedUntil), the payload and the error history stay admin-only.
+      return {
+        id: String(job._id),
+        type: job.type,
+        status: job.status,
+        retries: job.retries,
+        maxRetries: job.maxRetries,
+        runAt: job.runAt,
+        createdAt: job.createdAt,
+        updatedAt: job.updatedAt,
+        completedAt: job.completedAt,
+        lastError: job.lastError,
+        ...(job.result === undefined ? {} : { result: job.result }),
+      };
+    },
+  );
+
+  app.get(
+    "/api/saas/tenant/health",
+    {
+      schema: { response: { 200: tenantHealthSchema, 503: tenantHealthSchema } },
+    },
+    async (request, reply) => {
+      const { clientCode } = tenantOf(request);
+      return deps.tenantConnections.withDb(clientCode, async (db) => {
+        const up = await pingMongo(db, 3_000);
+        return reply
+          .status(up ? 200 : 503)
+          .send({ clientCode, database: up ? "up" : "down", dbName: db.databaseName });
+      });
+    },
+  );
+}

@@ -1,0 +1,72 @@
+import type { Collection, Db } from "mongodb";
+import { conflict, isDuplicateKeyError } from "../errors/app-error.js";
+import type { ClientDocument, ClientStatus } from "./client-types.js";
+
+export const CLIENTS_COLLECTION = "clients";
+
+export interface ClientRepository {
+  readonly clients: Collection<ClientDocument>;
+  ensureIndexes(): Promise<void>;
+  /** Throws a 409 naming the code when it is taken. */
+  insert(client: ClientDocument): Promise<void>;
+  findByCode(clientCode: string): Promise<ClientDocument | null>;
+  list(): Promise<ClientDocument[]>;
+  update(
+    clientCode: string,
+    changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
+  ): Promise<ClientDocument | null>;
+  /** Replaces the key hash; the old key stops matching as soon as this returns. */
+  replaceApiKey(clientCode: string, apiKeyHash: string, apiKeyHint: string): Promise<boolean>;
+  delete(clientCode: string): Promise<boolean>;
+}
+
+export function clientCodeTaken(clientCode: string) {
+  return conflict("ECODRIX_CLIENT_CODE_TAKEN", `ClientCode ${clientCode} already exists`);
+}
+
+export function createClientRepository({ db }: { db: Db }): ClientRepository {
+  const clients = db.collection<ClientDocument>(CLIENTS_COLLECTION);
+  return {
+    clients,
+    async ensureIndexes() {
+      await clients.createIndexes([
+        { key: { clientCode: 1 }, name: "clientCode_unique", unique: true },
+        { key: { apiKeyHash: 1 }, name: "apiKeyHash_unique", unique: true },
+      ]);
+    },
+    async insert(client) {
+      try {
+        await clients.insertOne(client);
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw clientCodeTaken(client.clientCode);
+        throw error;
+      }
+    },
+    findByCode(clientCode) {
+      return clients.findOne({ clientCode });
+    },
+    list() {
+      return clients.find({}).sort({ clientCode: 1 }).toArray();
+    },
+    update(clientCode, changes) {
+      return clients.findOneAndUpdate(
+        { clientCode },
+        { $set: { ...changes, updatedAt: new Date() } },
+        { returnDocument: "after" },
+      );
+    },
+    async replaceApiKey(clientCode, apiKeyHash, apiKeyHint) {
+      const now = new Date();
+      const result = await clients.updateOne(
+        { clientCode },
+        { $set: { apiKeyHash, apiKeyHint, apiKeyCreatedAt: now, updatedAt: now } },
+      );
+      return result.matchedCount === 1;
+    },
+    async delete(clientCode) {
+      return (await clients.deleteOne({ clientCode })).deletedCount === 1;
+    },
+  };
+}
+
+export type { ClientStatus };

@@ -1,0 +1,63 @@
+import type { Collection, Db, ObjectId } from "mongodb";
+import type { SecretBox } from "../crypto/secret-box.js";
+
+export const CLIENT_DATASOURCES_COLLECTION = "client_datasources";
+
+/** A tenant's database: the URI is a ciphertext (it holds a password); the database name is not secret. */
+export interface DatasourceDocument {
+  _id?: ObjectId;
+  clientCode: string;
+  dbUri: string;
+  dbName: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DatasourceRepository {
+  readonly datasources: Collection<DatasourceDocument>;
+  ensureIndexes(): Promise<void>;
+  save(clientCode: string, dbUri: string, dbName: string): Promise<void>;
+  /** The decrypted URI and database name, or null when none is registered. */
+  findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
+  findDbName(clientCode: string): Promise<string | null>;
+  delete(clientCode: string): Promise<number>;
+}
+
+export function createDatasourceRepository({
+  db,
+  crypto,
+}: {
+  db: Db;
+  crypto: Pick<SecretBox, "encrypt" | "decrypt">;
+}): DatasourceRepository {
+  const datasources = db.collection<DatasourceDocument>(CLIENT_DATASOURCES_COLLECTION);
+  return {
+    datasources,
+    async ensureIndexes() {
+      await datasources.createIndexes([{ key: { clientCode: 1 }, name: "clientCode_unique", unique: true }]);
+    },
+    async save(clientCode, dbUri, dbName) {
+      const now = new Date();
+      await datasources.updateOne(
+        { clientCode },
+        {
+          $set: { dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }), dbName, updatedAt: now },
+          $setOnInsert: { clientCode, createdAt: now },
+        },
+        { upsert: true },
+      );
+    },
+    async findUri(clientCode) {
+      const doc = await datasources.findOne({ clientCode });
+      if (!doc) return null;
+      return { uri: crypto.decrypt(doc.dbUri, { clientCode, field: "dbUri" }), dbName: doc.dbName };
+    },
+    async findDbName(clientCode) {
+      const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
+      return doc?.dbName ?? null;
+    },
+    async delete(clientCode) {
+      return (await datasources.deleteMany({ clientCode })).deletedCount;
+    },
+  };
+}
