@@ -1,0 +1,297 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+
+/** Every tenant route, tried with the wrong tenant's credentials and on the other tenant's data. */
+describe("tenant isolation", () => {
+  let api: TestApi;
+  const keys: Record<string, string> = {};
+  let jobOfA = "";
+  let jobOfB = "";
+
+  async function create(name: string, email: string): Promise<string> {
+    const response = await api.app.inject({
+      method: "POST",
+      url: "/api/clients",
+      headers: admin,
+      payload: { name, email },
+    });
+    expect(response.statusCode).toBe(201);
+    const { clientCode, apiKey } = response.json() as { clientCode: string; apiKey: string };
+    keys[clientCode] = apiKey;
+    return clientCode;
+  }
+  const as = (code: string, key: string) => tenantHeaders(code, key);
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    await create("Alpha Clinic", "hi@alphaclinic.com");
+    await create("Beta Clinic", "hi@betaclinic.com");
+    for (const code of ["alphaclinic", "betaclinic"]) {
+      await api.app.inject({
+        method: "POST",
+        url: `/api/clients/${code}/datasource`,
+        headers: admin,
+        payload: { dbUri: `${api.mongo.uri}/${api.mongo.dbName}_${code}` },
+      });
+      await api.app.inject({
+        method: "POST",
+        url: "/api/saas/cors",
+        headers: as(code, keys[code] ?? ""),
+        payload: { url: `https://${code}.com` },
+      });
+    }
+    jobOfA = String(
+      (await api.queue.enqueue({ type: "send_email", clientCode: "alphaclinic", payload: { to: "a@x" } }))
+        ._id,
+    );
+    jobOfB = String(
+      (await api.queue.enqueue({ type: "send_email", clientCode: "betaclinic", payload: { to: "b@x" } }))._id,
+    );
+  });
+  afterAll(async () => {
+    for (const code of ["alphaclinic", "betaclinic"]) {
+      await api.mongo.client.db(`${api.mongo.dbName}_${code}`).dropDatabase();
+    }
+    await api.close();
+  });
+
+  const tenantRoutes = () => [
+    { method: "POST" as const, url: "/api/saas/cors", payload: { url: "https://evil.example" } },
+    { method: "GET" as const, url: "/api/saas/cors" },
+    { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
+    { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
+    { method: "GET" as const, url: "/api/saas/tenant/health" },
+  ];
+
+  it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
+    for (const route of tenantRoutes()) {
+      const response = await api.app.inject({ ...route, headers: as("alphaclinic", keys.betaclinic ?? "") });
+      expect(response.statusCode, `${route.method} ${route.url}`).toBe(401);
+      expect(response.json().message).toBe("Invalid API key");
+    }
+    expect(await api.tenancy.corsOrigins.list("alphaclinic")).toEqual(["https://alphaclinic.com"]);
+  });
+
+  it("no key, or no code, is refused on every tenant route", async () => {
+    for (const route of tenantRoutes()) {
+      const noKey = await api.app.inject({ ...route, headers: { "x-client-code": "alphaclinic" } });
+      expect(noKey.statusCode).toBe(401);
+      expect(noKey.json().message).toBe("Missing x-api-key header");
+      const noCode = await api.app.inject({ ...route, headers: { "x-api-key": keys.alphaclinic ?? "" } });
+      expect(noCode.statusCode).toBe(401);
+      expect(noCode.json().message).toBe("Missing x-client-code header");
+    }
+  });
+
+  it("jobs: A reads its own job; B's job is the same 404 as an unknown id", async () => {
+    const own = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${jobOfA}`,
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(own.statusCode).toBe(200);
+    expect(own.json()).toMatchObject({ id: jobOfA, type: "send_email", status: "pending", lastError: null });
+    for (const hidden of ["payload", "lockedBy", "lockedUntil", "errors", "clientCode"])
+      expect(own.json()).not.toHaveProperty(hidden);
+
+    const foreign = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${jobOfB}`,
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    const unknown = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/jobs/0123456789abcdef01234567",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(unknown.statusCode).toBe(404);
+    expect(foreign.json().message.replace(jobOfB, "ID")).toBe(
+      unknown.json().message.replace("0123456789abcdef01234567", "ID"),
+    );
+    expect(foreign.body).not.toContain("send_email");
+  });
+
+  it("CORS: A lists only its own origins and cannot delete B's", async () => {
+    const list = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/cors",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(list.json().origins).toEqual(["https://alphaclinic.com"]);
+    const removeB = await api.app.inject({
+      method: "DELETE",
+      url: "/api/saas/cors?url=https://betaclinic.com",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(removeB.statusCode).toBe(404);
+    expect(removeB.json().message).toBe("Origin https://betaclinic.com is not registered for alphaclinic");
+    expect(await api.tenancy.corsOrigins.list("betaclinic")).toEqual(["https://betaclinic.com"]);
+    // A registering B's origin gives A its own entry; removing it later leaves B's untouched.
+    await api.app.inject({
+      method: "POST",
+      url: "/api/saas/cors",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+      payload: { url: "https://betaclinic.com" },
+    });
+    await api.app.inject({
+      method: "DELETE",
+      url: "/api/saas/cors?url=https://betaclinic.com",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(await api.tenancy.corsOrigins.list("betaclinic")).toEqual(["https://betaclinic.com"]);
+  });
+
+  it("tenant database: each tenant reaches only its own database", async () => {
+    const a = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/tenant/health",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    const b = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/tenant/health",
+      headers: as("betaclinic", keys.betaclinic ?? ""),
+    });
+    expect(a.json().dbName).toBe(`${api.mongo.dbName}_alphaclinic`);
+    expect(b.json().dbName).toBe(`${api.mongo.dbName}_betaclinic`);
+  });
+
+  it("a suspended client's key stops working at once and works again when reactivated", async () => {
+    const suspend = await api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/betaclinic",
+      headers: admin,
+      payload: { status: "suspended" },
+    });
+    expect(suspend.json().status).toBe("suspended");
+    const refused = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/cors",
+      headers: as("betaclinic", keys.betaclinic ?? ""),
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().message).toBe("Client is suspended");
+    // A wrong key still gets `Invalid API key`: the suspension is not revealed to key guessers.
+    const guess = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/cors",
+      headers: as("betaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(guess.json().message).toBe("Invalid API key");
+    await api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/betaclinic",
+      headers: admin,
+      payload: { status: "active" },
+    });
+    expect(
+      (
+        await api.app.inject({
+          method: "GET",
+          url: "/api/saas/cors",
+          headers: as("betaclinic", keys.betaclinic ?? ""),
+        })
+      ).statusCode,
+    ).toBe(200);
+  });
+
+  it("admin routes refuse tenant credentials", async () => {
+    const response = await api.app.inject({
+      method: "GET",
+      url: "/api/clients",
+      headers: as("alphaclinic", keys.alphaclinic ?? ""),
+    });
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe("key rotation across two API processes (no cache)", () => {
+  it("once rotate-key has returned on one process, the other refuses the old key on its next request", async () => {
+    const first = await startTestApi();
+    const second = await startTestApi({ shareDatabaseOf: first, keys: first.keys });
+    try {
+      const created = (
+        await first.app.inject({
+          method: "POST",
+          url: "/api/clients",
+          headers: admin,
+          payload: { name: "Gamma", email: "a@gamma.org" },
+        })
+      ).json() as { clientCode: string; apiKey: string };
+      const oldKey = created.apiKey;
+      const ok = await second.app.inject({
+        method: "GET",
+        url: "/api/saas/cors",
+        headers: tenantHeaders("gamma", oldKey),
+      });
+      expect(ok.statusCode).toBe(200);
+      const rotated = await first.app.inject({
+        method: "POST",
+        url: "/api/clients/gamma/rotate-key",
+        headers: admin,
+      });
+      const newKey = rotated.json().apiKey as string;
+      const stale = await second.app.inject({
+        method: "GET",
+        url: "/api/saas/cors",
+        headers: tenantHeaders("gamma", oldKey),
+      });
+      expect(stale.statusCode).toBe(401);
+      expect(stale.json().message).toBe("Invalid API key");
+      expect(
+        (
+          await second.app.inject({
+            method: "GET",
+            url: "/api/saas/cors",
+            headers: tenantHeaders("gamma", newKey),
+          })
+        ).statusCode,
+      ).toBe(200);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
+
+describe("rate limit on failed tenant authentication", () => {
+  it("after maxFailures failures from one IP, further attempts get 429 with Retry-After, even with a right key", async () => {
+    const api = await startTestApi({ authRateLimit: { maxFailures: 5, windowMs: 60_000 } });
+    try {
+      const created = (
+        await api.app.inject({
+          method: "POST",
+          url: "/api/clients",
+          headers: admin,
+          payload: { name: "Delta", email: "a@delta.org" },
+        })
+      ).json() as { apiKey: string };
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const response = await api.app.inject({
+          method: "GET",
+          url: "/api/saas/cors",
+          headers: tenantHeaders("delta", `ecx_live_guess${attempt}`),
+        });
+        expect(response.statusCode).toBe(401);
+      }
+      const limited = await api.app.inject({
+        method: "GET",
+        url: "/api/saas/cors",
+        headers: tenantHeaders("delta", created.apiKey),
+      });
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers["retry-after"]).toMatch(/^\d+$/);
+      expect(limited.json().message).toMatch(/^Too many failed authentication attempts; retry in \d+ s$/);
+      const otherIp = await api.app.inject({
+        method: "GET",
+        url: "/api/saas/cors",
+        headers: tenantHeaders("delta", created.apiKey),
+        remoteAddress: "10.0.0.9",
+      });
+      expect(otherIp.statusCode).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSecretBox } from "../crypto/secret-box.js";
+import { createDatasourceRepository, type DatasourceRepository } from "./datasource-repository.js";
+import { parseMongoUri } from "./mongo-uri.js";
+import { createTenantConnectionPool } from "./tenant-connection-pool.js";
+
+describe("tenant connection strings", () => {
+  it("share a cluster key when only the database differs, or hosts/options are reordered", () => {
+    const a = parseMongoUri("mongodb://u:p@h1:27017,h2:27017/clinic_a?retryWrites=true&w=majority");
+    const b = parseMongoUri("mongodb://u:p@H2:27017,h1:27017/clinic_b?w=majority&retryWrites=true");
+    expect(a.dbName).toBe("clinic_a");
+    expect(b.dbName).toBe("clinic_b");
+    // Credentials without authSource authenticate against the path database: different logins.
+    expect(a.clusterKey).not.toBe(b.clusterKey);
+    const c = parseMongoUri("mongodb+srv://u:p@cluster0.abc.mongodb.net/clinic_a?authSource=admin");
+    const d = parseMongoUri("mongodb+srv://u:p@cluster0.abc.mongodb.net/clinic_b?authSource=admin");
+    expect(c.clusterKey).toBe(d.clusterKey);
+    expect(c.connectionUri).toBe("mongodb+srv://u:p@cluster0.abc.mongodb.net/?authSource=admin");
+    expect(
+      parseMongoUri("mongodb://u:other@cluster0.abc.mongodb.net/x?authSource=admin").clusterKey,
+    ).not.toBe(parseMongoUri("mongodb://u:p@cluster0.abc.mongodb.net/x?authSource=admin").clusterKey);
+    expect(c.clusterKey).not.toContain("p@");
+  });
+
+  it("refuse what is not a MongoDB connection string, without echoing it", () => {
+    for (const bad of ["https://x", "mongodb://", "mongodb://host name/x", "mongodb://h/bad$name"]) {
+      expect(() => parseMongoUri(bad), bad).toThrow(/^body\/dbUri is not a valid MongoDB connection string/);
+    }
+  });
+});
+
+describe("tenant connection pool", () => {
+  let mongo: TestMongo;
+  let datasources: DatasourceRepository;
+
+  beforeAll(async () => {
+    mongo = await createTestMongo("pool");
+    datasources = createDatasourceRepository({
+      db: mongo.db,
+      crypto: createSecretBox({ keys: [randomBytes(32)] }),
+    });
+    await datasources.ensureIndexes();
+  });
+  afterAll(async () => {
+    for (const code of ["a", "b", "c"]) await mongo.client.db(`${mongo.dbName}_${code}`).dropDatabase();
+    await mongo.close();
+  });
+
+  it("one client per cluster shared by its tenants, lazily, closed when idle, bounded in total", async () => {
+    await datasources.save("clinic-a", `${mongo.uri}/${mongo.dbName}_a`, `${mongo.dbName}_a`);
+    await datasources.save("clinic-b", `${mongo.uri}/${mongo.dbName}_b`, `${mongo.dbName}_b`);
+    // Same server spelled differently (localhost vs 127.0.0.1): a distinct cluster key, a second client.
+    await datasources.save(
+      "clinic-c",
+      `${mongo.uri.replace("127.0.0.1", "localhost")}/${mongo.dbName}_c`,
+      `${mongo.dbName}_c`,
+    );
+    const pool = createTenantConnectionPool({ datasources, idleMs: 60_000, maxClients: 1 });
+    try {
+      expect(pool.stats().clients).toBe(0); // lazy
+      const a = await pool.db("clinic-a");
+      const b = await pool.db("clinic-b");
+      await a.collection("leads").insertOne({ tenant: "a" });
+      await b.collection("leads").insertOne({ tenant: "b" });
+      expect(pool.stats()).toMatchObject({ clients: 1, tenants: 2 });
+      expect(a.client).toBe(b.client);
+      expect(await b.collection("leads").countDocuments({ tenant: "a" })).toBe(0);
+
+      // maxClients 1: the third tenant's cluster evicts the idle one.
+      const c = await pool.db("clinic-c");
+      await c.collection("leads").insertOne({ tenant: "c" });
+      expect(pool.stats().clients).toBe(1);
+
+      // A client in use is never evicted: the pool says it is exhausted instead.
+      await pool.withDb("clinic-c", async () => {
+        await expect(pool.db("clinic-a")).rejects.toMatchObject({
+          code: "ECODRIX_TENANT_POOL_EXHAUSTED",
+          statusCode: 503,
+        });
+      });
+
+      expect(await pool.sweepIdle(Date.now() + 30_000)).toBe(0);
+      expect(await pool.sweepIdle(Date.now() + 61_000)).toBe(1);
+      expect(pool.stats().clients).toBe(0);
+      // …and comes back on the next use.
+      expect(await (await pool.db("clinic-a")).collection("leads").countDocuments()).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("a tenant without a datasource gets `No tenant connection for <clientCode>`", async () => {
+    const pool = createTenantConnectionPool({ datasources });
+    try {
+      await expect(pool.db("nosuch")).rejects.toMatchObject({
+        message: "No tenant connection for nosuch",
+        code: "ECODRIX_TENANT_NO_CONNECTION",
+      });
+    } finally {
+      await pool.close();
+    }
+  });
+});
