@@ -13,45 +13,51 @@ describe("atomic claim (the property the queue rests on)", () => {
   });
   afterAll(() => mongo.close());
 
-  it("20 concurrent claimers take 1,000 pending jobs, each exactly once", async () => {
-    const now = new Date();
-    await queue.jobs.insertMany(
-      Array.from({ length: 1000 }, (_, n) => ({
-        type: "noop",
-        clientCode: null,
-        payload: { n },
-        status: "pending" as const,
-        priority: 0,
-        runAt: now,
-        retries: 0,
-        maxRetries: 0,
-        lockedBy: null,
-        lockedUntil: null,
-        lastError: null,
-        errors: [],
-        createdAt: now,
-        updatedAt: now,
-        completedAt: null,
-      })) as never[],
-    );
-
+  async function race(claimers: number, take: (workerId: string) => Promise<{ _id: unknown }[]>) {
     const claimedBy = new Map<string, string[]>();
     const claimer = async (workerId: string) => {
       for (;;) {
-        const job = await queue.claim(workerId, 60_000);
-        if (!job) return;
-        const id = String(job._id);
-        claimedBy.set(id, [...(claimedBy.get(id) ?? []), workerId]);
+        const jobs = await take(workerId);
+        if (jobs.length === 0) return;
+        for (const job of jobs) {
+          const id = String(job._id);
+          claimedBy.set(id, [...(claimedBy.get(id) ?? []), workerId]);
+        }
       }
     };
-    await Promise.all(Array.from({ length: 20 }, (_, i) => claimer(`w${i}`)));
+    await Promise.all(Array.from({ length: claimers }, (_, i) => claimer(`w${i}`)));
+    return claimedBy;
+  }
 
+  it("20 concurrent single claimers take 1,000 pending jobs, each exactly once", async () => {
+    await queue.jobs.deleteMany({});
+    await queue.enqueueMany(Array.from({ length: 1000 }, (_, n) => ({ type: "noop", payload: { n } })));
+    const claimedBy = await race(20, async (workerId) => {
+      const job = await queue.claim(workerId, 60_000);
+      return job ? [job] : [];
+    });
     expect(claimedBy.size).toBe(1000);
-    const duplicates = [...claimedBy.values()].filter((owners) => owners.length > 1);
-    expect(duplicates).toEqual([]);
+    expect([...claimedBy.values()].filter((owners) => owners.length > 1)).toEqual([]);
     expect(await queue.jobs.countDocuments({ status: "processing" })).toBe(1000);
     // Every claimer got work: the claims really ran concurrently rather than one draining the queue.
-    const perWorker = new Set([...claimedBy.values()].map((owners) => owners[0]));
-    expect(perWorker.size).toBeGreaterThan(1);
+    expect(new Set([...claimedBy.values()].map((owners) => owners[0])).size).toBeGreaterThan(1);
+  });
+
+  it("20 concurrent batch claimers (10 at a time) racing for the same head claim each job exactly once", async () => {
+    await queue.jobs.deleteMany({});
+    await queue.enqueueMany(Array.from({ length: 1000 }, (_, n) => ({ type: "noop", payload: { n } })));
+    const claimedBy = await race(20, (workerId) =>
+      queue.claimBatch({ workerId, leaseMs: 60_000, limit: 10 }),
+    );
+    expect(claimedBy.size).toBe(1000);
+    expect([...claimedBy.values()].filter((owners) => owners.length > 1)).toEqual([]);
+    // The database agrees with what each claimer was told.
+    const docs = await queue.jobs.find({}).toArray();
+    for (const doc of docs) {
+      expect(doc.status).toBe("processing");
+      expect(doc.attempts).toBe(1);
+      expect(claimedBy.get(String(doc._id))).toEqual([doc.lockedBy]);
+    }
+    expect(new Set([...claimedBy.values()].map((owners) => owners[0])).size).toBeGreaterThan(1);
   });
 });

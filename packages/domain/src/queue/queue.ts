@@ -1,132 +1,503 @@
-import { type Collection, type Db, ObjectId } from "mongodb";
-import type { EnqueueInput, JobDocument } from "./job-types.js";
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Db,
+  type Filter,
+  ObjectId,
+  type UpdateFilter,
+} from "mongodb";
+import { isDuplicateKeyError } from "../errors/app-error.js";
+import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.js";
+import { invalidJobInput, JobsErrorCode, jobNotFound, jobNotPending, parseJobId } from "./job-errors.js";
+import {
+  type EnqueueInput,
+  FINISHED_STATUSES,
+  JOB_STATUSES,
+  type JobDocument,
+  type JobErrorEntry,
+  type JobStatus,
+} from "./job-types.js";
 
 export const JOBS_COLLECTION = "jobs";
-const ERROR_HISTORY_LIMIT = 10;
+export const ERROR_HISTORY_LIMIT = 10;
+/** Runbook §2: a `processing` job whose `updatedAt` is older than this is "stuck". */
+export const STUCK_AFTER_MS = 10 * 60 * 1000;
+
+const CLAIM_SORT = { priority: -1, runAt: 1 } as const;
+
+/** Conditions a claim must skip (fairness caps and rate limits of the calling worker). */
+export interface ClaimExclusions {
+  clientCodes?: (string | null)[];
+  types?: string[];
+  /** A (type, clientCode) pair: e.g. WhatsApp sends of one tenant while its rate budget is spent. */
+  pairs?: { type: string; clientCode: string | null }[];
+  /** Only these clientCodes (the fairness probe uses the complement instead). */
+  onlyClientCodes?: (string | null)[];
+}
+
+export interface ClaimBatchOptions {
+  workerId: string;
+  leaseMs: number;
+  /** At most this many jobs are claimed. */
+  limit: number;
+  /** How many candidates to read (≥ limit) so `select` can skip some. Default `limit`. */
+  candidates?: number;
+  exclude?: ClaimExclusions;
+  /** Picks which candidates to claim (in order of preference); default: the first `limit`. */
+  select?: (candidates: JobDocument[]) => JobDocument[];
+}
+
+export type FailOutcome = { outcome: "retry"; runAt: Date } | { outcome: "failed" } | { outcome: "lost" };
+
+export interface JobFailure {
+  message: string;
+  code?: string;
+  /** false: do not retry (dead letter now). */
+  retryable?: boolean;
+  /** Retry no sooner than this (a provider's Retry-After). */
+  retryAfterMs?: number;
+}
+
+export interface JobListFilter {
+  status?: JobStatus;
+  type?: string;
+  clientCode?: string;
+  /** Processing jobs whose lease expired or whose updatedAt is older than 10 minutes. */
+  stuck?: boolean;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** Only jobs with an `_id` below this one (paging, newest first). */
+  before?: ObjectId;
+}
+
+export type StatusCounts = Record<JobStatus, number>;
+
+export interface JobStats {
+  total: number;
+  byStatus: StatusCounts;
+  byType: ({ type: string; total: number } & StatusCounts)[];
+  /** Processing jobs with an expired lease or an `updatedAt` older than 10 minutes. */
+  stuck: number;
+}
+
+export interface QueueOptions {
+  db: Db;
+  /** Retries after the first attempt when `enqueue` does not say. Default 5. */
+  defaultMaxRetries?: number;
+  backoff?: BackoffOptions;
+  /** Length of the `errors` history kept per job. Default 10. */
+  errorHistoryLimit?: number;
+}
 
 export interface Queue {
   readonly jobs: Collection<JobDocument>;
+  /** Creates the queue's indexes (idempotent). Call at start-up. */
   ensureIndexes(): Promise<void>;
+  /** Inserts a job; with a `dedupeKey` (or `id`) already held by an unfinished job, returns that job. */
   enqueue<P extends Record<string, unknown>>(input: EnqueueInput<P>): Promise<JobDocument<P>>;
-  /** Claims the next runnable job for `workerId` with one atomic findOneAndUpdate. */
+  /** Bulk enqueue: one insertMany for jobs without dedupe keys. Results in input order. */
+  enqueueMany<P extends Record<string, unknown>>(inputs: EnqueueInput<P>[]): Promise<JobDocument<P>[]>;
+  /**
+   * Claims up to `limit` runnable jobs (pending and due, or processing with an expired lease) in
+   * priority then runAt order: one find for candidates, one bulk compare-and-set on
+   * `{ _id, attempts, status }`, and a read-back only when some of the sets lost a race.
+   */
+  claimBatch(options: ClaimBatchOptions): Promise<JobDocument[]>;
+  /** Claims one job (claimBatch with limit 1). */
   claim(workerId: string, leaseMs: number): Promise<JobDocument | null>;
-  /** Marks the job completed if `workerId` still holds its lease; false when it does not. */
-  complete(job: JobDocument, workerId: string, result?: unknown): Promise<boolean>;
-  /** Records a failure: back to pending with a later runAt, or failed after maxRetries. */
-  fail(
-    job: JobDocument,
-    workerId: string,
-    error: { message: string; code?: string; retryable?: boolean },
-  ): Promise<boolean>;
+  /** Extends the lease of the attempt `job` holds; false when that attempt lost the lease. */
+  heartbeat(job: JobDocument, leaseMs: number): Promise<boolean>;
+  /** Marks the attempt completed; false when it no longer holds the lease (fenced). */
+  complete(job: JobDocument, result?: unknown): Promise<boolean>;
+  /** Records a failure: back to pending after a backoff, or `failed` (dead letter); `lost` when fenced. */
+  fail(job: JobDocument, failure: JobFailure): Promise<FailOutcome>;
+  /** Gives the job back (pending, claimable at once) without counting a retry: graceful shutdown. */
+  release(job: JobDocument): Promise<boolean>;
   get(id: string | ObjectId): Promise<JobDocument | null>;
   /** Cancels pending jobs (not running ones) matching the filter; returns how many. */
   cancelPending(filter: { id?: ObjectId; clientCode?: string }): Promise<number>;
+  /** Cancels one pending job; 404 when absent, 409 when it is not pending. */
+  cancel(id: string | ObjectId): Promise<JobDocument>;
+  /** Back to pending with retries 0, due now (runbook §2 "re-queue"); 404 when absent. */
+  requeue(id: string | ObjectId): Promise<JobDocument>;
+  /** Deletes a job (runbook §2 "kill a poison job"); 404 when absent. */
+  remove(id: string | ObjectId): Promise<void>;
+  stats(): Promise<JobStats>;
+  list(filter?: JobListFilter): Promise<JobDocument[]>;
+  /** Deletes finished jobs whose completedAt is older than `olderThan`; returns how many. */
+  sweepFinished(olderThan: Date): Promise<number>;
 }
 
-export function createQueue({ db }: { db: Db }): Queue {
-  const jobs = db.collection<JobDocument>(JOBS_COLLECTION);
+/** Runnable now: due pending jobs, and processing jobs whose lease expired (their worker is gone). */
+export function readyFilter(now: Date): Filter<JobDocument> {
+  return {
+    $or: [
+      { status: "pending", runAt: { $lte: now } },
+      { status: "processing", lockedUntil: { $lt: now } },
+    ],
+  };
+}
+
+export function stuckFilter(now: Date, stuckAfterMs = STUCK_AFTER_MS): Filter<JobDocument> {
+  return {
+    status: "processing",
+    $or: [{ lockedUntil: { $lt: now } }, { updatedAt: { $lt: new Date(now.getTime() - stuckAfterMs) } }],
+  };
+}
+
+function exclusionFilter(exclude: ClaimExclusions | undefined): Filter<JobDocument>[] {
+  if (!exclude) return [];
+  const parts: Filter<JobDocument>[] = [];
+  if (exclude.clientCodes?.length) parts.push({ clientCode: { $nin: exclude.clientCodes } });
+  if (exclude.onlyClientCodes) parts.push({ clientCode: { $in: exclude.onlyClientCodes } });
+  if (exclude.types?.length) parts.push({ type: { $nin: exclude.types } });
+  if (exclude.pairs?.length) {
+    parts.push({ $nor: exclude.pairs.map((pair) => ({ type: pair.type, clientCode: pair.clientCode })) });
+  }
+  return parts;
+}
+
+/** The fenced filter: exactly one attempt of one job, while it runs. */
+function fence(job: Pick<JobDocument, "_id" | "attempts">): Filter<JobDocument> {
+  // Exactly these three keys: the unique index `fence` serves it (on the embedded server too,
+  // which only uses an index when the query's keys equal the index's keys).
+  return { _id: job._id, attempts: job.attempts, status: "processing" };
+}
+
+const emptyCounts = (): StatusCounts => ({
+  pending: 0,
+  processing: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+});
+
+function validate(input: EnqueueInput<Record<string, unknown>>): void {
+  if (typeof input.type !== "string" || !/^[A-Za-z0-9_.:-]{1,100}$/.test(input.type)) {
+    throw invalidJobInput("Job type must be 1-100 letters, digits, _ . : or -");
+  }
+  if (input.priority !== undefined && !Number.isInteger(input.priority)) {
+    throw invalidJobInput("Job priority must be an integer");
+  }
+  if (input.maxRetries !== undefined && (!Number.isInteger(input.maxRetries) || input.maxRetries < 0)) {
+    throw invalidJobInput("Job maxRetries must be an integer of at least 0");
+  }
+  if (input.runAt !== undefined && Number.isNaN(new Date(input.runAt).getTime())) {
+    throw invalidJobInput("Job runAt must be a valid date");
+  }
+  if (input.delayMs !== undefined && (!Number.isFinite(input.delayMs) || input.delayMs < 0)) {
+    throw invalidJobInput("Job delayMs must be a number of at least 0");
+  }
+  if (
+    input.dedupeKey !== undefined &&
+    (typeof input.dedupeKey !== "string" || input.dedupeKey.length === 0)
+  ) {
+    throw invalidJobInput("Job dedupeKey must be a non-empty string");
+  }
+}
+
+export function createQueue(options: QueueOptions): Queue {
+  const jobs = options.db.collection<JobDocument>(JOBS_COLLECTION);
+  const defaultMaxRetries = options.defaultMaxRetries ?? 5;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const historyLimit = options.errorHistoryLimit ?? ERROR_HISTORY_LIMIT;
+
+  function buildDoc<P extends Record<string, unknown>>(input: EnqueueInput<P>, now: Date): JobDocument<P> {
+    validate(input);
+    const runAt = input.runAt ? new Date(input.runAt) : new Date(now.getTime() + (input.delayMs ?? 0));
+    return {
+      _id: input.id ?? new ObjectId(),
+      type: input.type,
+      clientCode: input.clientCode ?? null,
+      payload: input.payload ?? ({} as P),
+      status: "pending",
+      priority: input.priority ?? 0,
+      runAt,
+      retries: 0,
+      maxRetries: input.maxRetries ?? defaultMaxRetries,
+      attempts: 0,
+      lockedBy: null,
+      lockedUntil: null,
+      lastError: null,
+      errors: [],
+      ...(input.dedupeKey ? { dedupeKey: input.dedupeKey } : {}),
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null,
+    };
+  }
+
+  async function insertDeduped<P extends Record<string, unknown>>(
+    doc: JobDocument<P>,
+  ): Promise<JobDocument<P>> {
+    // The existing job can finish (and free its key) between our failed insert and the lookup:
+    // then the insert is simply tried again.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await jobs.insertOne(doc as unknown as JobDocument);
+        return doc;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+        const byId = await jobs.findOne({ _id: doc._id });
+        if (byId) return byId as unknown as JobDocument<P>;
+        if (doc.dedupeKey) {
+          const byKey = await jobs.findOne({ dedupeKey: doc.dedupeKey });
+          if (byKey) return byKey as unknown as JobDocument<P>;
+        }
+      }
+    }
+    throw new Error(`enqueue of ${doc.type} kept colliding on dedupeKey ${doc.dedupeKey ?? ""}`);
+  }
+
+  function finishUpdate(job: Pick<JobDocument, "dedupeKey">): UpdateFilter<JobDocument> {
+    // The unique dedupe index must forget a finished job. partialFilterExpression would do it on
+    // MongoDB, but the embedded server ignores it; renaming the field works on both.
+    return job.dedupeKey ? { $rename: { dedupeKey: "finishedDedupeKey" } } : {};
+  }
+
+  function errorEntry(job: JobDocument, failure: JobFailure, now: Date): JobErrorEntry {
+    return {
+      at: now,
+      attempt: job.attempts,
+      message: failure.message,
+      ...(failure.code ? { code: failure.code } : {}),
+    };
+  }
+
+  async function claimBatch(claim: ClaimBatchOptions): Promise<JobDocument[]> {
+    // Losing every compare-and-set to other workers is not "no work": read the new head and try again.
+    for (let round = 0; round < 4; round++) {
+      const { claimed, contended } = await claimOnce(claim);
+      if (claimed.length > 0 || !contended) return claimed;
+    }
+    return [];
+  }
+
+  async function claimOnce(
+    claim: ClaimBatchOptions,
+  ): Promise<{ claimed: JobDocument[]; contended: boolean }> {
+    const none = { claimed: [], contended: false };
+    if (claim.limit <= 0) return none;
+    const now = new Date();
+    const filter: Filter<JobDocument> = { $and: [readyFilter(now), ...exclusionFilter(claim.exclude)] };
+    const found = await jobs
+      .find(filter, { sort: CLAIM_SORT, limit: Math.max(claim.limit, claim.candidates ?? claim.limit) })
+      .toArray();
+    if (found.length === 0) return none;
+    const chosen = (claim.select ? claim.select(found) : found).slice(0, claim.limit);
+    if (chosen.length === 0) return none;
+
+    const lockedUntil = new Date(now.getTime() + claim.leaseMs);
+    const lock = { status: "processing" as const, lockedBy: claim.workerId, lockedUntil, updatedAt: now };
+    const ops: AnyBulkWriteOperation<JobDocument>[] = [];
+    const claimed: JobDocument[] = [];
+    for (const seen of chosen) {
+      if (seen.status === "pending") {
+        // Compare-and-set on the version we read: (attempts, status) never repeats for a job, because
+        // every claim increments attempts. So at most one claimer per version wins.
+        // A document written by hand without `attempts` still gets claimed (a scan, not the index).
+        const version = typeof seen.attempts === "number" ? seen.attempts : { $exists: false };
+        ops.push({
+          updateOne: {
+            filter: { _id: seen._id, attempts: version, status: "pending" } as Filter<JobDocument>,
+            update: { $set: lock, $inc: { attempts: 1 } },
+          },
+        });
+        claimed.push({ ...seen, ...lock, attempts: (seen.attempts ?? 0) + 1 });
+        continue;
+      }
+      // An expired lease: its worker died or hung. The lease condition stays in the filter, so a
+      // worker that renewed it in the meantime keeps its job. The lost run counts as a failed attempt,
+      // so a job that kills its worker every time ends up dead-lettered instead of looping forever.
+      const entry: JobErrorEntry = {
+        at: now,
+        attempt: seen.attempts,
+        message: `Lease expired: worker ${seen.lockedBy ?? "?"} stopped renewing it`,
+        code: JobsErrorCode.leaseExpired,
+      };
+      const leaseFilter: Filter<JobDocument> = {
+        _id: seen._id,
+        attempts: seen.attempts,
+        status: "processing",
+        lockedUntil: { $lt: now },
+      };
+      const history = { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
+      if (seen.retries >= seen.maxRetries) {
+        ops.push({
+          updateOne: {
+            filter: leaseFilter,
+            update: {
+              $set: {
+                status: "failed",
+                lastError: entry.message,
+                lockedBy: null,
+                lockedUntil: null,
+                updatedAt: now,
+                completedAt: now,
+              },
+              ...history,
+              ...finishUpdate(seen),
+            } as UpdateFilter<JobDocument>,
+          },
+        });
+        continue;
+      }
+      ops.push({
+        updateOne: {
+          filter: leaseFilter,
+          update: {
+            $set: { ...lock, lastError: entry.message },
+            $inc: { attempts: 1, retries: 1 },
+            ...history,
+          },
+        },
+      });
+      claimed.push({
+        ...seen,
+        ...lock,
+        lastError: entry.message,
+        attempts: seen.attempts + 1,
+        retries: seen.retries + 1,
+        errors: [...seen.errors, entry].slice(-historyLimit),
+      });
+    }
+    const result = await jobs.bulkWrite(ops, { ordered: false });
+    if (result.modifiedCount === ops.length) return { claimed, contended: false };
+    if (result.modifiedCount === 0) return { claimed: [], contended: true };
+    // Some sets lost a race with another worker: read back which ones are ours.
+    const mine = await jobs.find({ _id: { $in: claimed.map((job) => job._id) } }).toArray();
+    const wanted = new Map(claimed.map((job) => [String(job._id), job.attempts]));
+    const won = mine.filter(
+      (job) =>
+        job.status === "processing" &&
+        job.lockedBy === claim.workerId &&
+        wanted.get(String(job._id)) === job.attempts,
+    );
+    return { claimed: won, contended: true };
+  }
 
   return {
     jobs,
+
     async ensureIndexes() {
       await jobs.createIndexes([
+        // The claim: due pending jobs by priority then runAt.
         { key: { status: 1, priority: -1, runAt: 1 }, name: "claim" },
-        { key: { status: 1, lockedUntil: 1 }, name: "expired_leases" },
+        // The claim's other branch (expired leases) and the runbook's stuck query.
+        { key: { status: 1, lockedUntil: 1 }, name: "leases" },
+        { key: { status: 1, updatedAt: 1 }, name: "status_updated" },
+        // Fenced writes. Unique because it contains _id; its point is that the embedded server can
+        // serve `{ _id, attempts, status }` from it instead of scanning the collection.
+        { key: { _id: 1, attempts: 1, status: 1 }, name: "fence", unique: true },
+        // Sparse rather than partial: the key is renamed away when the job finishes (see finishUpdate).
+        { key: { dedupeKey: 1 }, name: "dedupe", unique: true, sparse: true },
+        // Tenant views, offboarding's cancel-by-tenant and admin filters.
+        { key: { clientCode: 1, status: 1, _id: -1 }, name: "tenant" },
+        { key: { type: 1, status: 1, _id: -1 }, name: "type" },
+        // Retention sweep.
+        { key: { completedAt: 1 }, name: "retention" },
       ]);
     },
 
     async enqueue(input) {
-      const now = new Date();
-      const runAt = input.runAt ?? new Date(now.getTime() + (input.delayMs ?? 0));
-      const doc = {
-        _id: new ObjectId(),
-        type: input.type,
-        clientCode: input.clientCode ?? null,
-        payload: input.payload ?? {},
-        status: "pending",
-        priority: input.priority ?? 0,
-        runAt,
-        retries: 0,
-        maxRetries: input.maxRetries ?? 5,
-        lockedBy: null,
-        lockedUntil: null,
-        lastError: null,
-        errors: [],
-        createdAt: now,
-        updatedAt: now,
-        completedAt: null,
-        ...(input.dedupeKey ? { dedupeKey: input.dedupeKey } : {}),
-      } as JobDocument<NonNullable<typeof input.payload>>;
-      await jobs.insertOne(doc as unknown as JobDocument);
-      return doc;
+      const doc = buildDoc(input, new Date());
+      if (!doc.dedupeKey && !input.id) {
+        await jobs.insertOne(doc as unknown as JobDocument);
+        return doc;
+      }
+      return insertDeduped(doc);
     },
+
+    async enqueueMany(inputs) {
+      const now = new Date();
+      const docs = inputs.map((input) => buildDoc(input, now));
+      const plain = docs.filter((doc, index) => !doc.dedupeKey && !inputs[index]?.id);
+      if (plain.length > 0) await jobs.insertMany(plain as unknown as JobDocument[], { ordered: false });
+      const results = [...docs];
+      for (const [index, doc] of docs.entries()) {
+        if (doc.dedupeKey || inputs[index]?.id) results[index] = await insertDeduped(doc);
+      }
+      return results;
+    },
+
+    claimBatch,
 
     async claim(workerId, leaseMs) {
-      const now = new Date();
-      return jobs.findOneAndUpdate(
-        {
-          $or: [
-            { status: "pending", runAt: { $lte: now } },
-            { status: "processing", lockedUntil: { $lt: now } },
-          ],
-        },
-        {
-          $set: {
-            status: "processing",
-            lockedBy: workerId,
-            lockedUntil: new Date(now.getTime() + leaseMs),
-            updatedAt: now,
-          },
-        },
-        { sort: { priority: -1, runAt: 1 }, returnDocument: "after" },
-      );
+      const [job] = await claimBatch({ workerId, leaseMs, limit: 1 });
+      return job ?? null;
     },
 
-    async complete(job, workerId, result) {
+    async heartbeat(job, leaseMs) {
       const now = new Date();
-      const update = await jobs.updateOne(
-        { _id: job._id, status: "processing", lockedBy: workerId },
-        {
+      const lockedUntil = new Date(now.getTime() + leaseMs);
+      const result = await jobs.updateOne(fence(job), { $set: { lockedUntil, updatedAt: now } });
+      if (result.matchedCount === 1) job.lockedUntil = lockedUntil;
+      return result.matchedCount === 1;
+    },
+
+    async complete(job, result) {
+      const now = new Date();
+      const update = await jobs.updateOne(fence(job), {
+        $set: {
+          status: "completed",
+          completedAt: now,
+          updatedAt: now,
+          lockedBy: null,
+          lockedUntil: null,
+          ...(result === undefined ? {} : { result }),
+        },
+        ...finishUpdate(job),
+      } as UpdateFilter<JobDocument>);
+      return update.matchedCount === 1;
+    },
+
+    async fail(job, failure) {
+      const now = new Date();
+      const final = failure.retryable === false || job.retries >= job.maxRetries;
+      const entry = errorEntry(job, failure, now);
+      const history = { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
+      if (final) {
+        const update = await jobs.updateOne(fence(job), {
           $set: {
-            status: "completed",
+            status: "failed",
+            lastError: failure.message,
+            lockedBy: null,
+            lockedUntil: null,
+            updatedAt: now,
             completedAt: now,
-            updatedAt: now,
-            lockedBy: null,
-            lockedUntil: null,
-            ...(result === undefined ? {} : { result }),
           },
+          ...history,
+          ...finishUpdate(job),
+        } as UpdateFilter<JobDocument>);
+        return update.matchedCount === 1 ? { outcome: "failed" } : { outcome: "lost" };
+      }
+      const delay = Math.max(failure.retryAfterMs ?? 0, backoffDelayMs(job.retries, backoff));
+      const runAt = new Date(now.getTime() + delay);
+      const update = await jobs.updateOne(fence(job), {
+        $set: {
+          status: "pending",
+          runAt,
+          lastError: failure.message,
+          lockedBy: null,
+          lockedUntil: null,
+          updatedAt: now,
         },
-      );
-      return update.modifiedCount === 1;
+        $inc: { retries: 1 },
+        ...history,
+      });
+      return update.matchedCount === 1 ? { outcome: "retry", runAt } : { outcome: "lost" };
     },
 
-    async fail(job, workerId, error) {
+    async release(job) {
       const now = new Date();
-      const attempt = job.retries + 1;
-      const finalFailure = error.retryable === false || attempt > job.maxRetries;
-      const backoffMs = Math.min(2 ** job.retries * 1000, 60 * 60 * 1000);
-      const entry = { at: now, attempt, message: error.message, ...(error.code ? { code: error.code } : {}) };
-      const update = await jobs.updateOne(
-        { _id: job._id, status: "processing", lockedBy: workerId },
-        {
-          $set: {
-            status: finalFailure ? "failed" : "pending",
-            retries: finalFailure ? job.retries : attempt,
-            runAt: finalFailure ? job.runAt : new Date(now.getTime() + backoffMs),
-            lastError: error.message,
-            updatedAt: now,
-            lockedBy: null,
-            lockedUntil: null,
-            ...(finalFailure ? { completedAt: now } : {}),
-          },
-          $push: { errors: { $each: [entry], $slice: -ERROR_HISTORY_LIMIT } },
-        },
-      );
-      return update.modifiedCount === 1;
+      const update = await jobs.updateOne(fence(job), {
+        $set: { status: "pending", runAt: now, lockedBy: null, lockedUntil: null, updatedAt: now },
+      });
+      return update.matchedCount === 1;
     },
 
     get(id) {
-      return jobs.findOne({ _id: typeof id === "string" ? new ObjectId(id) : id });
+      return jobs.findOne({ _id: parseJobId(id) });
     },
 
     async cancelPending(filter) {
@@ -137,9 +508,107 @@ export function createQueue({ db }: { db: Db }): Queue {
           ...(filter.id ? { _id: filter.id } : {}),
           ...(filter.clientCode ? { clientCode: filter.clientCode } : {}),
         },
-        { $set: { status: "cancelled", updatedAt: now, completedAt: now } },
+        {
+          $set: { status: "cancelled", updatedAt: now, completedAt: now },
+          $rename: { dedupeKey: "finishedDedupeKey" },
+        } as UpdateFilter<JobDocument>,
       );
       return result.modifiedCount;
+    },
+
+    async cancel(id) {
+      const _id = parseJobId(id);
+      const now = new Date();
+      const cancelled = await jobs.findOneAndUpdate(
+        { _id, status: "pending" },
+        {
+          $set: { status: "cancelled", updatedAt: now, completedAt: now },
+          $rename: { dedupeKey: "finishedDedupeKey" },
+        } as UpdateFilter<JobDocument>,
+        { returnDocument: "after" },
+      );
+      if (cancelled) return cancelled;
+      const existing = await jobs.findOne({ _id });
+      if (!existing) throw jobNotFound(_id);
+      throw jobNotPending(_id, existing.status);
+    },
+
+    async requeue(id) {
+      const _id = parseJobId(id);
+      const now = new Date();
+      // attempts is left alone: a worker still running the old attempt stays fenced out.
+      const job = await jobs.findOneAndUpdate(
+        { _id },
+        {
+          $set: {
+            status: "pending",
+            retries: 0,
+            runAt: now,
+            lockedBy: null,
+            lockedUntil: null,
+            completedAt: null,
+            updatedAt: now,
+          },
+        },
+        { returnDocument: "after" },
+      );
+      if (!job) throw jobNotFound(_id);
+      return job;
+    },
+
+    async remove(id) {
+      const _id = parseJobId(id);
+      const result = await jobs.deleteOne({ _id });
+      if (result.deletedCount === 0) throw jobNotFound(_id);
+    },
+
+    async stats() {
+      const now = new Date();
+      const groups = await jobs
+        .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
+          { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
+        ])
+        .toArray();
+      const byStatus = emptyCounts();
+      const byType = new Map<string, { type: string; total: number } & StatusCounts>();
+      let total = 0;
+      for (const group of groups) {
+        const status = group._id.status;
+        const type = String(group._id.type);
+        total += group.count;
+        if (JOB_STATUSES.includes(status)) byStatus[status] += group.count;
+        const row = byType.get(type) ?? { type, total: 0, ...emptyCounts() };
+        row.total += group.count;
+        if (JOB_STATUSES.includes(status)) row[status] += group.count;
+        byType.set(type, row);
+      }
+      const stuck = await jobs.countDocuments(stuckFilter(now));
+      return {
+        total,
+        byStatus,
+        byType: [...byType.values()].sort((a, b) => a.type.localeCompare(b.type)),
+        stuck,
+      };
+    },
+
+    list(filter = {}) {
+      const query: Filter<JobDocument> = {
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.type ? { type: filter.type } : {}),
+        ...(filter.clientCode ? { clientCode: filter.clientCode } : {}),
+        ...(filter.before ? { _id: { $lt: filter.before } } : {}),
+      };
+      const where = filter.stuck ? { $and: [query, stuckFilter(new Date())] } : query;
+      const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+      return jobs.find(where, { sort: { _id: -1 }, limit }).toArray();
+    },
+
+    async sweepFinished(olderThan) {
+      const result = await jobs.deleteMany({
+        status: { $in: [...FINISHED_STATUSES] },
+        completedAt: { $lt: olderThan },
+      });
+      return result.deletedCount;
     },
   };
 }

@@ -1,103 +1,307 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { AppError } from "../errors/app-error.js";
+import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
+import { JobsErrorCode } from "./job-errors.js";
 import type { JobHandlers } from "./job-handler.js";
 import type { JobDocument } from "./job-types.js";
-import type { Queue } from "./queue.js";
+import type { FailOutcome, Queue } from "./queue.js";
+
+export type JobOutcome = "completed" | "retry" | "failed" | "lost" | "released";
+
+/** Hooks for metrics (see createWorkerMetrics); all optional. */
+export interface WorkerObserver {
+  jobStarted?(job: JobDocument): void;
+  jobFinished?(job: JobDocument, outcome: JobOutcome, durationMs: number): void;
+}
 
 export interface WorkerRunnerOptions {
   queue: Queue;
   handlers: JobHandlers;
   logger: Logger;
+  /** Jobs run at once by this runner. */
   concurrency: number;
+  /** Lease length; renewed every leaseMs/3 while a handler runs. */
   leaseMs: number;
+  /** Idle polling starts at pollMinMs and doubles up to pollMaxMs while nothing is found. */
   pollMinMs: number;
   pollMaxMs: number;
+  /** A handler still running after this is aborted and the attempt fails (retryable). Default 120 s. */
+  jobTimeoutMs?: number;
+  /** stop(): how long running jobs may finish before their leases are released. Default 25 s. */
+  shutdownTimeoutMs?: number;
+  fairness?: FairnessOptions;
+  observer?: WorkerObserver;
   workerId?: string;
 }
 
 export interface WorkerRunner {
   readonly workerId: string;
   start(): void;
-  /** Stops claiming and waits for running jobs. */
+  /**
+   * Stops claiming, waits up to shutdownTimeoutMs for running jobs, then aborts the rest and releases
+   * their leases (pending, due now) so another worker takes them at once.
+   */
   stop(): Promise<void>;
+  /** Jobs running now. */
+  readonly running: number;
 }
 
+class JobAborted extends Error {
+  constructor(
+    readonly reason: "timeout" | "lease-lost" | "shutdown",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
-  const workerId =
-    options.workerId ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  const running = new Set<Promise<void>>();
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  const { queue, logger, concurrency, leaseMs } = options;
+  const jobTimeoutMs = options.jobTimeoutMs ?? 120_000;
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000;
+  const heartbeatMs = Math.max(50, Math.floor(leaseMs / 3));
+  // Claim in batches: after a job ends, wait this long for more slots before claiming for one.
+  const minBatch = Math.max(1, Math.ceil(concurrency / 2));
+  const batchWaitMs = Math.min(options.pollMinMs, 10);
+  const planner = new FairnessPlanner(options.fairness ?? {}, concurrency);
+
+  const running = new Map<string, { job: JobDocument; controller: AbortController; done: Promise<void> }>();
   let stopping = false;
   let idleDelay = options.pollMinMs;
-  let timer: NodeJS.Timeout | undefined;
-  let wake: (() => void) | undefined;
+  let wakeLoop: (() => void) | undefined;
+  let loopPromise: Promise<void> | undefined;
+  let lastRoundFull = false;
 
-  async function runJob(job: JobDocument): Promise<void> {
-    const log = options.logger.child({ jobId: String(job._id), type: job.type, clientCode: job.clientCode });
-    const handler = options.handlers[job.type];
-    const controller = new AbortController();
+  /** Resolves on the next job end, on stop(), or after `ms` (if given). */
+  function pause(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        if (wakeLoop === done) wakeLoop = undefined;
+        resolve();
+      }
+      wakeLoop = done;
+    });
+  }
+
+  function failureOf(error: unknown): {
+    message: string;
+    code?: string;
+    retryable?: boolean;
+    retryAfterMs?: number;
+  } {
+    if (error instanceof AppError) {
+      return {
+        message: error.message,
+        code: error.code,
+        retryable: error.retryable,
+        ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+      };
+    }
+    return { message: error instanceof Error ? error.message : String(error) };
+  }
+
+  async function runJob(job: JobDocument, controller: AbortController): Promise<void> {
+    const log = logger.child({
+      jobId: String(job._id),
+      type: job.type,
+      clientCode: job.clientCode,
+      attempt: job.attempts,
+    });
     const started = Date.now();
+    options.observer?.jobStarted?.(job);
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+    });
+    aborted.catch(() => {});
+    const timeout = setTimeout(
+      () => controller.abort(new JobAborted("timeout", `Job timed out after ${jobTimeoutMs} ms`)),
+      jobTimeoutMs,
+    );
+    const heartbeat = setInterval(() => {
+      queue.heartbeat(job, leaseMs).then(
+        (held) => {
+          if (!held)
+            controller.abort(new JobAborted("lease-lost", "Lease lost: another worker took the job over"));
+        },
+        (error: unknown) => log.warn({ err: error }, "heartbeat failed; will retry"),
+      );
+    }, heartbeatMs);
+    let outcome: JobOutcome;
     try {
+      const handler = options.handlers[job.type];
       if (!handler) {
-        throw new AppError("ECODRIX_QUEUE_UNKNOWN_TYPE", `No handler for job type ${job.type}`, 500, {
+        throw new AppError(JobsErrorCode.unknownType, `No handler for job type ${job.type}`, 500, {
           retryable: false,
         });
       }
-      const result = await handler({ job, log, signal: controller.signal });
-      const done = await options.queue.complete(job, workerId, result);
-      log.info(
-        { durationMs: Date.now() - started, fenced: !done },
-        done ? "job completed" : "job finished after its lease was lost",
-      );
+      const result = await Promise.race([handler({ job, log, signal: controller.signal }), aborted]);
+      clearInterval(heartbeat);
+      const done = await queue.complete(job, result);
+      outcome = done ? "completed" : "lost";
+      if (done) log.info({ durationMs: Date.now() - started }, "job completed");
+      else
+        log.warn(
+          { durationMs: Date.now() - started },
+          "job finished after its lease was lost: result dropped",
+        );
     } catch (error) {
-      const appError = error instanceof AppError ? error : undefined;
-      const message = error instanceof Error ? error.message : String(error);
-      await options.queue.fail(job, workerId, {
-        message,
-        ...(appError ? { code: appError.code, retryable: appError.retryable } : {}),
-      });
-      log.warn({ err: error, durationMs: Date.now() - started }, "job failed");
+      clearInterval(heartbeat);
+      if (error instanceof JobAborted && error.reason !== "timeout") {
+        // lease-lost: the newer attempt owns the job; shutdown: stop() releases it.
+        outcome = error.reason === "shutdown" ? "released" : "lost";
+        log.warn({ durationMs: Date.now() - started }, error.message);
+      } else {
+        const failure =
+          error instanceof JobAborted
+            ? { message: error.message, code: JobsErrorCode.timeout, retryable: true }
+            : failureOf(error);
+        let result: FailOutcome;
+        try {
+          result = await queue.fail(job, failure);
+        } catch (writeError) {
+          log.error(
+            { err: writeError },
+            "recording the failure failed; the lease will expire and the job be retried",
+          );
+          result = { outcome: "lost" };
+        }
+        outcome = result.outcome;
+        log.warn(
+          {
+            err: error,
+            durationMs: Date.now() - started,
+            outcome: result.outcome,
+            ...(result.outcome === "retry" ? { retryAt: result.runAt } : {}),
+          },
+          result.outcome === "failed" ? "job failed: dead-lettered" : "job failed",
+        );
+      }
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(heartbeat);
     }
+    options.observer?.jobFinished?.(job, outcome, Date.now() - started);
+  }
+
+  function launch(job: JobDocument): void {
+    const controller = new AbortController();
+    planner.started(job);
+    const id = String(job._id);
+    const done = runJob(job, controller)
+      .catch((error: unknown) => logger.error({ err: error, jobId: id }, "job runner crashed"))
+      .finally(() => {
+        planner.finished(job);
+        running.delete(id);
+        wakeLoop?.();
+      });
+    running.set(id, { job, controller, done });
+  }
+
+  async function claimRound(free: number): Promise<{ jobs: JobDocument[]; full: boolean }> {
+    const exclude = planner.exclusions();
+    const jobs: JobDocument[] = [];
+    const probe = lastRoundFull ? planner.probeTenants() : undefined;
+    if (probe) {
+      // Look past the tenants that took most recent claims: their backlog must not hide others' jobs.
+      const others = await queue.claimBatch({
+        workerId,
+        leaseMs,
+        limit: Math.max(1, Math.floor(free / 2)),
+        exclude: { ...exclude, clientCodes: [...(exclude.clientCodes ?? []), ...probe] },
+        select: (candidates) => planner.select(candidates, free),
+      });
+      jobs.push(...others);
+    }
+    const limit = free - jobs.length;
+    if (limit > 0) {
+      const main = await queue.claimBatch({
+        workerId,
+        leaseMs,
+        limit,
+        candidates: options.fairness ? limit * 2 : limit,
+        exclude,
+        select: (candidates) => planner.select(candidates, limit),
+      });
+      jobs.push(...main);
+      return { jobs, full: main.length === limit };
+    }
+    return { jobs, full: true };
   }
 
   async function loop(): Promise<void> {
+    let waitedForBatch = false;
     while (!stopping) {
-      if (running.size >= options.concurrency) {
-        await Promise.race(running);
+      const free = concurrency - running.size;
+      if (free <= 0) {
+        await pause();
         continue;
       }
-      let job: JobDocument | null = null;
+      if (free < minBatch && running.size > 0 && !waitedForBatch) {
+        waitedForBatch = true;
+        await pause(batchWaitMs);
+        continue;
+      }
+      waitedForBatch = false;
+      let round: { jobs: JobDocument[]; full: boolean } = { jobs: [], full: false };
       try {
-        job = await options.queue.claim(workerId, options.leaseMs);
+        round = await claimRound(free);
       } catch (error) {
-        options.logger.error({ err: error }, "claiming a job failed");
+        logger.error({ err: error }, "claiming jobs failed");
       }
-      if (job) {
+      lastRoundFull = round.full;
+      if (stopping) {
+        // Claimed while stop() began: hand them straight back.
+        await Promise.all(round.jobs.map((job) => queue.release(job).catch(() => false)));
+        break;
+      }
+      for (const job of round.jobs) launch(job);
+      if (round.jobs.length > 0) {
         idleDelay = options.pollMinMs;
-        const run = runJob(job).finally(() => running.delete(run));
-        running.add(run);
+        // A full batch means more work is waiting: claim again as soon as slots allow.
+        if (!round.full) await pause(options.pollMinMs);
         continue;
       }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, idleDelay);
-      });
+      await pause(idleDelay);
       idleDelay = Math.min(idleDelay * 2, options.pollMaxMs);
     }
   }
 
-  let loopPromise: Promise<void> | undefined;
   return {
     workerId,
+    get running() {
+      return running.size;
+    },
     start() {
+      if (stopping) throw new Error("a stopped worker runner cannot be started again");
       loopPromise ??= loop();
     },
     async stop() {
       stopping = true;
-      clearTimeout(timer);
-      wake?.();
+      wakeLoop?.();
       await loopPromise;
-      await Promise.allSettled(running);
+      if (running.size > 0) {
+        await Promise.race([
+          Promise.allSettled([...running.values()].map((entry) => entry.done)),
+          sleep(shutdownTimeoutMs),
+        ]);
+      }
+      const left = [...running.values()];
+      if (left.length === 0) return;
+      for (const entry of left)
+        entry.controller.abort(new JobAborted("shutdown", "Worker shutting down: lease released"));
+      const released = await Promise.all(left.map((entry) => queue.release(entry.job).catch(() => false)));
+      logger.warn(
+        { released: released.filter(Boolean).length, jobs: left.map((entry) => String(entry.job._id)) },
+        "shutdown deadline passed: released the leases of running jobs",
+      );
+      await Promise.allSettled(left.map((entry) => entry.done));
     },
   };
 }

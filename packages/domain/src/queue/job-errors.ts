@@ -1,0 +1,32 @@
+import { ObjectId } from "mongodb";
+import { type AppError, badRequest, conflict, notFound } from "../errors/app-error.js";
+
+/** The queue's error codes (`ECODRIX_JOBS_*`); the API maps them to HTTP, the CLI prints the message. */
+export const JobsErrorCode = {
+  invalidId: "ECODRIX_JOBS_INVALID_ID",
+  invalidInput: "ECODRIX_JOBS_INVALID_INPUT",
+  notFound: "ECODRIX_JOBS_NOT_FOUND",
+  notPending: "ECODRIX_JOBS_NOT_PENDING",
+  unknownType: "ECODRIX_JOBS_UNKNOWN_TYPE",
+  timeout: "ECODRIX_JOBS_TIMEOUT",
+  leaseExpired: "ECODRIX_JOBS_LEASE_EXPIRED",
+} as const;
+
+const OBJECT_ID = /^[0-9a-fA-F]{24}$/;
+
+/** A job id from user input (URL, CLI argument); 400 when it is not a 24-hex-digit ObjectId. */
+export function parseJobId(id: string | ObjectId): ObjectId {
+  if (id instanceof ObjectId) return id;
+  if (typeof id !== "string" || !OBJECT_ID.test(id)) {
+    throw badRequest(JobsErrorCode.invalidId, "Invalid job id: expected 24 hexadecimal characters");
+  }
+  return new ObjectId(id);
+}
+
+export const jobNotFound = (id: ObjectId): AppError =>
+  notFound(JobsErrorCode.notFound, `Job ${id} not found`);
+
+export const jobNotPending = (id: ObjectId, status: string): AppError =>
+  conflict(JobsErrorCode.notPending, `Job ${id} is ${status}: only pending jobs can be cancelled`);
+
+export const invalidJobInput = (message: string): AppError => badRequest(JobsErrorCode.invalidInput, message);
