@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
 
@@ -24,7 +25,7 @@ describe("secrets and keys never appear in responses, logs or errors", () => {
   const dbPassword = marker("dbPw");
   const apiKeys: string[] = [];
 
-  async function inject(options: Parameters<TestApi["app"]["inject"]>[0]) {
+  async function inject(options: InjectOptions) {
     const response = await api.app.inject(options);
     responses.push(response.body);
     return response;
