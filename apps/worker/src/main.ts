@@ -1,4 +1,11 @@
-import { connectCentralMongo, createLogger, createQueue, loadConfigOrExit } from "@ecodrix/domain";
+import {
+  connectCentralMongo,
+  createLogger,
+  createQueue,
+  createWorkerMetrics,
+  loadConfigOrExit,
+  startMetricsServer,
+} from "@ecodrix/domain";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
 
@@ -11,14 +18,26 @@ const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName
 const queue = createQueue({ db: mongo.db });
 await queue.ensureIndexes();
 
-const worker = buildWorker({ config, logger, queue });
+const metrics = config.worker.metricsPort > 0 ? createWorkerMetrics() : undefined;
+const metricsServer = metrics
+  ? await startMetricsServer(metrics.registry, config.worker.metricsPort, config.host)
+  : undefined;
+const worker = buildWorker({ config, logger, queue, ...(metrics ? { observer: metrics.observer } : {}) });
 
 closeWithGrace({ delay: config.worker.shutdownTimeoutMs + 5_000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "closing after an error");
   else logger.info({ signal }, "stopping: no new claims, waiting for running jobs");
   await worker.stop();
+  metricsServer?.close();
   await mongo.close();
 });
 
 worker.start();
-logger.info({ workerId: worker.workerId, concurrency: config.worker.concurrency }, "worker started");
+logger.info(
+  {
+    workerId: worker.workerId,
+    concurrency: config.worker.concurrency,
+    ...(metricsServer ? { metricsPort: config.worker.metricsPort } : {}),
+  },
+  "worker started",
+);

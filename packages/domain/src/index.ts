@@ -21,6 +21,7 @@ export * from "./queue/job-handler.js";
 export * from "./queue/job-types.js";
 export * from "./queue/queue.js";
 export * from "./queue/queue-metrics.js";
+export * from "./queue/retention-sweeper.js";
 export * from "./queue/worker-runner.js";
 export * from "./tenants/datasource-repository.js";
 export * from "./tenants/mongo-uri.js";

@@ -19,6 +19,18 @@ export interface Config {
     leaseMs: number;
     shutdownTimeoutMs: number;
     jobTimeoutMs: number;
+    /** Port of the worker's Prometheus `/metrics`; 0 = off. */
+    metricsPort: number;
+    /** Jobs of one tenant running at once per worker; 0 = no cap (fairness still applies). */
+    tenantConcurrency: number;
+    /** Per job type cap per worker, e.g. `{ send_whatsapp: 4 }`. */
+    typeConcurrency: Record<string, number>;
+    /** Per (job type, tenant) start-rate limit per worker, e.g. `{ send_whatsapp: { max: 20, perMs: 1000 } }`. */
+    rateLimits: Record<string, { max: number; perMs: number }>;
+    /** IANA timezone of the cron schedules. */
+    cronTimezone: string;
+    /** croner pattern of the nightly score_recalculation. */
+    scoreRecalculationCron: string;
   };
   jobRetentionDays: number;
 }
@@ -113,6 +125,44 @@ const schema = {
       maximum: 3600000,
       default: 120000,
       description: "milliseconds from 100 to 3600000",
+    },
+    WORKER_METRICS_PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 0,
+      description: "a port for the worker's /metrics from 1 to 65535, or 0 for none",
+    },
+    WORKER_TENANT_CONCURRENCY: {
+      type: "integer",
+      minimum: 0,
+      maximum: 1000,
+      default: 0,
+      description: "jobs of one tenant running at once per worker, 0 for no cap",
+    },
+    WORKER_TYPE_CONCURRENCY: {
+      type: "string",
+      pattern: "^([A-Za-z0-9_.:-]+=[0-9]+(,[A-Za-z0-9_.:-]+=[0-9]+)*)?$",
+      default: "",
+      description: "comma-separated type=N caps, e.g. send_whatsapp=4,send_email=8",
+    },
+    WORKER_RATE_LIMITS: {
+      type: "string",
+      pattern: "^([A-Za-z0-9_.:-]+=[0-9]+/[0-9]+(,[A-Za-z0-9_.:-]+=[0-9]+/[0-9]+)*)?$",
+      default: "",
+      description: "comma-separated type=MAX/MS per-tenant start limits, e.g. send_whatsapp=20/1000",
+    },
+    CRON_TIMEZONE: {
+      type: "string",
+      minLength: 1,
+      default: "UTC",
+      description: "an IANA timezone such as UTC or Asia/Kolkata",
+    },
+    SCORE_RECALCULATION_CRON: {
+      type: "string",
+      minLength: 9,
+      default: "0 2 * * *",
+      description: "a cron pattern such as 0 2 * * *",
     },
     JOB_RETENTION_DAYS: {
       type: "number",
@@ -219,9 +269,52 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: Number(values.WORKER_LEASE_MS),
       shutdownTimeoutMs: Number(values.WORKER_SHUTDOWN_TIMEOUT_MS),
       jobTimeoutMs: Number(values.WORKER_JOB_TIMEOUT_MS),
+      metricsPort: Number(values.WORKER_METRICS_PORT),
+      tenantConcurrency: Number(values.WORKER_TENANT_CONCURRENCY),
+      typeConcurrency: Object.fromEntries(
+        pairs(String(values.WORKER_TYPE_CONCURRENCY)).map(([type, n]) => [type, Number(n)]),
+      ),
+      rateLimits: Object.fromEntries(
+        pairs(String(values.WORKER_RATE_LIMITS)).map(([type, limit]) => {
+          const [max, perMs] = limit.split("/").map(Number);
+          return [type, { max: max ?? 0, perMs: perMs ?? 1000 }];
+        }),
+      ),
+      cronTimezone: String(values.CRON_TIMEZONE),
+      scoreRecalculationCron: String(values.SCORE_RECALCULATION_CRON),
     },
     jobRetentionDays: Number(values.JOB_RETENTION_DAYS),
   };
+}
+
+/** `a=1,b=2` → [["a","1"],["b","2"]] (the schema's pattern has checked the shape). */
+function pairs(text: string): [string, string][] {
+  return text
+    .split(",")
+    .filter(Boolean)
+    .map((part) => {
+      const [name = "", value = ""] = part.split("=");
+      return [name, value];
+    });
+}
+
+/**
+ * Only what a tool that talks to the central database needs (the jobs CLI): MONGODB_URI and
+ * SERVICES_DB_NAME, validated like loadConfig does, without the API's secrets.
+ */
+export function loadMongoConfig(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<Config, "mongodbUri" | "servicesDbName"> {
+  const uri = env.MONGODB_URI;
+  if (!uri) throw new ConfigError(`MONGODB_URI is missing: expected ${describe("MONGODB_URI")}`);
+  if (!new RegExp(schema.properties.MONGODB_URI.pattern).test(uri)) {
+    throw new ConfigError(`MONGODB_URI is malformed: expected ${describe("MONGODB_URI")}`);
+  }
+  const dbName = env.SERVICES_DB_NAME || schema.properties.SERVICES_DB_NAME.default;
+  if (!new RegExp(schema.properties.SERVICES_DB_NAME.pattern).test(dbName)) {
+    throw new ConfigError(`SERVICES_DB_NAME is malformed: expected ${describe("SERVICES_DB_NAME")}`);
+  }
+  return { mongodbUri: uri, servicesDbName: dbName };
 }
 
 /** For `main.ts`: load the config or print the one-line reason and exit 1. */

@@ -1,0 +1,13 @@
+import type { Config, CronSchedule } from "@ecodrix/domain";
+
+/** Every cron schedule the workers run. Each replica runs all of them; each tick makes one job. */
+export function schedules(config: Pick<Config, "worker">): CronSchedule[] {
+  return [
+    {
+      name: "score_recalculation",
+      pattern: config.worker.scoreRecalculationCron,
+      timezone: config.worker.cronTimezone,
+      job: { type: "score_recalculation", priority: -1, maxRetries: 3 },
+    },
+  ];
+}
