@@ -125,7 +125,8 @@ export async function reencryptStoredSecrets(options: ReencryptOptions): Promise
       }
     }
     await flush();
-    if (stats.scanned % batchSize !== 0) options.onProgress?.({ collection: name, scanned: stats.scanned, total });
+    if (stats.scanned % batchSize !== 0)
+      options.onProgress?.({ collection: name, scanned: stats.scanned, total });
     if (options.shouldStop?.()) {
       report.interrupted = true;
       return report;
