@@ -256,7 +256,7 @@ describe("key rotation across two API processes (no cache)", () => {
 });
 
 describe("rate limit on failed tenant authentication", () => {
-  it("after maxFailures failures from one IP, further attempts get 429 with Retry-After, even with a right key", async () => {
+  it("after maxFailures failures from one IP for one client code, further attempts get 429 with Retry-After, even with a right key", async () => {
     const api = await startTestApi({ authRateLimit: { maxFailures: 5, windowMs: 60_000 } });
     try {
       const created = (
@@ -290,6 +290,24 @@ describe("rate limit on failed tenant authentication", () => {
         remoteAddress: "10.0.0.9",
       });
       expect(otherIp.statusCode).toBe(200);
+      // Another client behind the same IP (a shared proxy) is not locked out by delta's failures.
+      const other = (
+        await api.app.inject({
+          method: "POST",
+          url: "/api/clients",
+          headers: admin,
+          payload: { name: "Epsilon", email: "a@epsilon.org" },
+        })
+      ).json() as { apiKey: string };
+      expect(
+        (
+          await api.app.inject({
+            method: "GET",
+            url: "/api/saas/cors",
+            headers: tenantHeaders("epsilon", other.apiKey),
+          })
+        ).statusCode,
+      ).toBe(200);
     } finally {
       await api.close();
     }

@@ -1,11 +1,11 @@
 import { AppError } from "@ecodrix/domain";
 
 export interface FailedAuthLimiterOptions {
-  /** Failed attempts allowed per key (client IP) within windowMs. Default 20. */
+  /** Failed attempts allowed per key (client IP + client code) within windowMs. Default 20. */
   maxFailures?: number;
   /** Default 60 s. */
   windowMs?: number;
-  /** Bound on remembered IPs; the oldest are forgotten first. Default 10,000. */
+  /** Bound on remembered keys; the oldest are forgotten first. Default 10,000. */
   maxEntries?: number;
 }
 
@@ -16,7 +16,8 @@ export interface FailedAuthLimiter {
 }
 
 /**
- * Fixed-window counter of failed tenant authentications per client IP, in process memory: each
+ * Fixed-window counter of failed tenant authentications per key (tenant-auth uses client IP + client
+ * code), in process memory: each
  * API process limits on its own (N processes allow N × maxFailures per window), which is enough to
  * make guessing 256-bit keys or enumerating client codes pointless. Memory is bounded by maxEntries.
  */

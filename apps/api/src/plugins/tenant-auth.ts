@@ -29,7 +29,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * Adds an onRequest hook to `scope` that authenticates a tenant from `x-client-code` + `x-api-key`
  * and puts it on `request.tenant`. Every request does one indexed lookup and a constant-time hash
  * comparison (no cache), so a rotated key fails on the very next request on every API process.
- * Failed attempts count against the caller's IP (`limiter`).
+ * Failed attempts count against the caller's IP and the client code it names (`limiter`).
  */
 export function requireTenant(
   scope: FastifyInstance,
@@ -37,9 +37,12 @@ export function requireTenant(
 ): void {
   scope.decorateRequest("tenant", null);
   scope.addHook("onRequest", async (request) => {
-    deps.limiter.check(request.ip);
+    const clientCode = header(request, "x-client-code");
+    // Keyed by IP and client code: behind a shared proxy IP, one tenant's broken integration (say, an
+    // old key after a rotation) locks out only itself, not every tenant.
+    const limitKey = `${request.ip} ${clientCode ?? ""}`;
+    deps.limiter.check(limitKey);
     try {
-      const clientCode = header(request, "x-client-code");
       const apiKey = header(request, "x-api-key");
       if (!clientCode) throw unauthorized("ECODRIX_AUTH_CLIENT_CODE_MISSING", "Missing x-client-code header");
       if (!apiKey) throw unauthorized("ECODRIX_AUTH_API_KEY_MISSING", "Missing x-api-key header");
@@ -47,7 +50,7 @@ export function requireTenant(
       request.tenant = { clientCode: client.clientCode, name: client.name };
     } catch (error) {
       if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
-        deps.limiter.recordFailure(request.ip);
+        deps.limiter.recordFailure(limitKey);
       }
       throw error;
     }
