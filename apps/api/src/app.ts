@@ -16,8 +16,10 @@ import { registerCors } from "./plugins/cors.js";
 import { registerErrorHandler } from "./plugins/error-handler.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
+import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
+import { metricsRoutes } from "./routes/metrics-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
 
@@ -59,10 +61,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerCors(app, { corsOrigins: tenancy.corsOrigins });
 
   healthRoutes(app, { db: deps.db, version });
+  metricsRoutes(app, { queue: deps.queue });
 
   await app.register(async (admin) => {
     requireAdmin(admin, deps.config.coreApiToken);
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
+    adminJobsRoutes(admin, { queue: deps.queue });
     clientsRoutes(admin, { clients: tenancy.clients });
   });
 

@@ -1,8 +1,7 @@
-import { notFound, type Queue } from "@ecodrix/domain";
+import type { Queue } from "@ecodrix/domain";
 import type { FastifyInstance } from "fastify";
-import { ObjectId } from "mongodb";
 
-/** Diagnostic admin routes: an echo job that proves API → jobs → worker end to end. */
+/** Diagnostic admin routes: an echo job that proves API → jobs → worker end to end (jobs: admin-jobs-routes). */
 export function adminDiagnosticsRoutes(app: FastifyInstance, deps: { queue: Queue }): void {
   app.post(
     "/api/admin/jobs/echo",
@@ -26,25 +25,6 @@ export function adminDiagnosticsRoutes(app: FastifyInstance, deps: { queue: Queu
       const { message } = request.body as { message: string };
       const job = await deps.queue.enqueue({ type: "echo", payload: { message } });
       return reply.status(202).send({ jobId: String(job._id), status: job.status, type: job.type });
-    },
-  );
-
-  app.get(
-    "/api/admin/jobs/:id",
-    {
-      schema: {
-        params: {
-          type: "object",
-          properties: { id: { type: "string", pattern: "^[0-9a-f]{24}$" } },
-          required: ["id"],
-        },
-      },
-    },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const job = await deps.queue.get(new ObjectId(id));
-      if (!job) throw notFound("ECODRIX_JOB_NOT_FOUND", `Job ${id} not found`);
-      return { ...job, _id: String(job._id) };
     },
   );
 }

@@ -1,0 +1,187 @@
+import {
+  JOB_STATUSES,
+  type JobDocument,
+  type JobStatus,
+  jobNotFound,
+  parseJobId,
+  type Queue,
+} from "@ecodrix/domain";
+import type { FastifyInstance } from "fastify";
+
+const date = { type: "string", format: "date-time" } as const;
+const nullableDate = { type: ["string", "null"], format: "date-time" } as const;
+const counts = Object.fromEntries(JOB_STATUSES.map((status) => [status, { type: "integer" }]));
+
+/** A job as admins see it: the whole document (payloads never carry secrets; handlers read those). */
+const jobSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    _id: { type: "string" },
+    type: { type: "string" },
+    clientCode: { type: ["string", "null"] },
+    payload: { type: "object", additionalProperties: true },
+    status: { type: "string", enum: JOB_STATUSES },
+    priority: { type: "integer" },
+    runAt: date,
+    retries: { type: "integer" },
+    maxRetries: { type: "integer" },
+    attempts: { type: "integer" },
+    lockedBy: { type: ["string", "null"] },
+    lockedUntil: nullableDate,
+    lastError: { type: ["string", "null"] },
+    errors: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          at: date,
+          attempt: { type: "integer" },
+          message: { type: "string" },
+          code: { type: "string" },
+        },
+      },
+    },
+    result: {},
+    dedupeKey: { type: "string" },
+    finishedDedupeKey: { type: "string" },
+    createdAt: date,
+    updatedAt: date,
+    completedAt: nullableDate,
+  },
+} as const;
+
+const idParams = {
+  type: "object",
+  additionalProperties: false,
+  properties: { id: { type: "string", maxLength: 100 } },
+  required: ["id"],
+} as const;
+
+const statsSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    total: { type: "integer" },
+    byStatus: { type: "object", additionalProperties: false, properties: counts },
+    byType: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: { type: { type: "string" }, total: { type: "integer" }, ...counts },
+      },
+    },
+    stuck: { type: "integer" },
+  },
+} as const;
+
+const listQuery = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    status: { type: "string", enum: JOB_STATUSES },
+    type: { type: "string", minLength: 1, maxLength: 100 },
+    clientCode: { type: "string", minLength: 1, maxLength: 100 },
+    stuck: { type: "boolean" },
+    limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+    before: { type: "string", maxLength: 100 },
+  },
+} as const;
+
+const view = (job: JobDocument) => ({ ...job, _id: String(job._id) });
+
+/**
+ * Runbook §2 as an API (admin scope, x-core-api-key): counts, list/filter, one job, requeue, cancel,
+ * delete. Ids are checked by the domain (parseJobId) so every route answers a bad id the same way.
+ */
+export function adminJobsRoutes(app: FastifyInstance, deps: { queue: Queue }): void {
+  app.get("/api/admin/jobs/stats", { schema: { response: { 200: statsSchema } } }, () => deps.queue.stats());
+
+  app.get(
+    "/api/admin/jobs",
+    {
+      schema: {
+        querystring: listQuery,
+        response: {
+          200: {
+            type: "object",
+            additionalProperties: false,
+            properties: {
+              jobs: { type: "array", items: jobSchema },
+              nextBefore: { type: ["string", "null"] },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query as {
+        status?: JobStatus;
+        type?: string;
+        clientCode?: string;
+        stuck?: boolean;
+        limit: number;
+        before?: string;
+      };
+      const jobs = await deps.queue.list({
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.type ? { type: query.type } : {}),
+        ...(query.clientCode ? { clientCode: query.clientCode } : {}),
+        ...(query.stuck ? { stuck: true } : {}),
+        ...(query.before ? { before: parseJobId(query.before) } : {}),
+        limit: query.limit,
+      });
+      const last = jobs.at(-1);
+      return {
+        jobs: jobs.map(view),
+        nextBefore: jobs.length === query.limit && last ? String(last._id) : null,
+      };
+    },
+  );
+
+  app.get(
+    "/api/admin/jobs/:id",
+    { schema: { params: idParams, response: { 200: jobSchema } } },
+    async (request) => {
+      const id = parseJobId((request.params as { id: string }).id);
+      const job = await deps.queue.get(id);
+      if (!job) throw jobNotFound(id);
+      return view(job);
+    },
+  );
+
+  app.post(
+    "/api/admin/jobs/:id/requeue",
+    { schema: { params: idParams, response: { 200: jobSchema } } },
+    async (request) => view(await deps.queue.requeue((request.params as { id: string }).id)),
+  );
+
+  app.post(
+    "/api/admin/jobs/:id/cancel",
+    { schema: { params: idParams, response: { 200: jobSchema } } },
+    async (request) => view(await deps.queue.cancel((request.params as { id: string }).id)),
+  );
+
+  app.delete(
+    "/api/admin/jobs/:id",
+    {
+      schema: {
+        params: idParams,
+        response: {
+          200: {
+            type: "object",
+            additionalProperties: false,
+            properties: { id: { type: "string" }, deleted: { type: "boolean" } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const id = parseJobId((request.params as { id: string }).id);
+      await deps.queue.remove(id);
+      return { id: String(id), deleted: true };
+    },
+  );
+}
