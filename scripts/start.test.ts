@@ -42,7 +42,12 @@ describe("npm start (embedded database, API and worker as separate processes)", 
 
   it("serves health, runs the echo job in the worker process, and Ctrl-C stops everything", async () => {
     const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), ECODRIX_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      ECODRIX_DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+    };
     delete env.MONGODB_URI;
     delete env.CORE_API_TOKEN;
     delete env.ENCRYPTION_KEY;

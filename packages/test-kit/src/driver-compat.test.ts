@@ -1,5 +1,4 @@
-import { inject } from "vitest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestMongo, type TestMongo } from "./test-mongo.js";
 
 // What the product needs from the server, checked against whichever server the run uses. The
@@ -28,7 +27,9 @@ describe("official mongodb driver against the test server", () => {
       { sort: { priority: -1, n: 1 }, returnDocument: "after" },
     );
     expect(top).toMatchObject({ status: "processing", priority: 2, n: 2 });
-    const counts = await col.aggregate([{ $group: { _id: "$status", count: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
+    const counts = await col
+      .aggregate([{ $group: { _id: "$status", count: { $sum: 1 } } }, { $sort: { _id: 1 } }])
+      .toArray();
     expect(counts).toEqual([
       { _id: "pending", count: 29 },
       { _id: "processing", count: 1 },

@@ -49,7 +49,12 @@ describe("embedded MongoDB launcher", () => {
       await server.stop();
       server = await startEmbeddedMongo({ backend: "h2", file });
       client = new MongoClient(server.uri);
-      expect(await client.db("x").collection("y").findOne({}, { projection: { _id: 0 } })).toEqual({ kept: 1 });
+      expect(
+        await client
+          .db("x")
+          .collection("y")
+          .findOne({}, { projection: { _id: 0 } }),
+      ).toEqual({ kept: 1 });
       await client.close();
       await server.stop();
     } finally {
