@@ -5,7 +5,14 @@
  */
 
 import { MongoBackend } from "@agendajs/mongo-backend";
-import { createLogger, createQueue, createWorkerRunner, type JobDocument } from "@ecodrix/domain";
+import {
+  createLogger,
+  createQueue,
+  createWorkerRunner,
+  JOBS_COLLECTION,
+  type JobDocument,
+  readyFilter,
+} from "@ecodrix/domain";
 import { Agenda, type Job } from "agenda";
 import { type Db, MongoClient } from "mongodb";
 import {
@@ -102,12 +109,12 @@ async function agendaRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHa
 }
 
 /**
- * The ceiling: `concurrency` bare loops, each doing only the claim findOneAndUpdate (the same filter,
- * update and sort as queue.claim) and the completing updateOne (as queue.complete). No queue code;
- * a loop ends when the claim finds nothing.
+ * The ceiling: `concurrency` bare loops, each doing only a claim findOneAndUpdate (our claim's filter,
+ * readyFilter, and its sort, priority then runAt) and the completing updateOne (our complete's fenced
+ * filter and update). No queue code runs; a loop ends when the claim finds nothing.
  */
 function ceilingRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): Runner {
-  const jobs = db.collection<JobDocument>("jobs");
+  const jobs = db.collection<JobDocument>(JOBS_COLLECTION);
   const workerId = `ceiling:${process.pid}`;
   const leaseMs = config.worker.leaseMs;
   let stopping = false;
@@ -116,12 +123,7 @@ function ceilingRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled
     while (!stopping) {
       const now = new Date();
       const job = await jobs.findOneAndUpdate(
-        {
-          $or: [
-            { status: "pending", runAt: { $lte: now } },
-            { status: "processing", lockedUntil: { $lt: now } },
-          ],
-        },
+        readyFilter(now),
         {
           $set: {
             status: "processing",
@@ -129,6 +131,7 @@ function ceilingRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled
             lockedUntil: new Date(now.getTime() + leaseMs),
             updatedAt: now,
           },
+          $inc: { attempts: 1 },
         },
         { sort: { priority: -1, runAt: 1 }, returnDocument: "after" },
       );
@@ -136,7 +139,7 @@ function ceilingRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled
       onHandled(job.payload.enqueuedAt);
       const done = new Date();
       await jobs.updateOne(
-        { _id: job._id, status: "processing", lockedBy: workerId },
+        { _id: job._id, attempts: job.attempts, status: "processing" },
         {
           $set: {
             status: "completed",
@@ -166,7 +169,27 @@ async function main(): Promise<void> {
   const config = JSON.parse(raw) as WorkerProcessConfig;
   const counter = new CommandCounter();
   const client = new MongoClient(config.uri, { monitorCommands: true, appName: `bench-${config.contender}` });
-  client.on("commandStarted", (event) => counter.add(event.commandName));
+  let inFlight = 0;
+  client.on("commandStarted", (event) => {
+    counter.add(event.commandName);
+    inFlight += 1;
+  });
+  client.on("commandSucceeded", () => {
+    inFlight -= 1;
+  });
+  client.on("commandFailed", () => {
+    inFlight -= 1;
+  });
+  /** After stop: lets stragglers (e.g. a lock Agenda started before it stopped) finish before close. */
+  const quiesce = async () => {
+    const deadline = Date.now() + 5_000;
+    let quietSince = Date.now();
+    while (Date.now() < deadline) {
+      if (inFlight > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 250) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  };
   await client.connect();
   const db = client.db(config.dbName);
 
@@ -204,6 +227,7 @@ async function main(): Promise<void> {
       void (async () => {
         clearInterval(progress);
         await runner.stop();
+        await quiesce();
         // Snapshot before close(): closing sends endSessions, which is not the contender's doing.
         send({ type: "stopped", commands: counter.snapshot(), handled, at: Date.now(), pickupMs });
         await client.close();

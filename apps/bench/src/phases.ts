@@ -8,7 +8,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MongoBackend } from "@agendajs/mongo-backend";
-import { createQueue, type Queue } from "@ecodrix/domain";
+import { createQueue, JOBS_COLLECTION, type Queue } from "@ecodrix/domain";
 import { Agenda } from "agenda";
 import { type Db, MongoClient } from "mongodb";
 import {
@@ -33,7 +33,6 @@ const workerScript = path.join(here, "bench-worker.ts");
 const repoRoot = path.resolve(here, "../../..");
 
 export const AGENDA_COLLECTION = "agendaJobs";
-export const OURS_COLLECTION = "jobs";
 
 export interface BenchSettings {
   /** Concurrency per worker process (both contenders and the ceiling). */
@@ -222,11 +221,19 @@ function enqueueOurs(queue: Queue, n: number): Promise<unknown> {
   return queue.enqueue({ type: NOOP_JOB, payload, maxRetries: 0 });
 }
 
-/** Seeds `count` jobs with our queue's own enqueue (its indexes first). */
+/** Seeds `count` jobs with our queue's own bulk enqueue, 1,000 per call (its indexes first). */
 async function seedOurs(db: Db, count: number): Promise<void> {
   const queue = createQueue({ db });
   await queue.ensureIndexes();
-  await pool(count, 32, (n) => enqueueOurs(queue, n));
+  const batch = 1_000;
+  for (let first = 0; first < count; first += batch) {
+    const enqueuedAt = Date.now();
+    const inputs = Array.from({ length: Math.min(batch, count - first) }, (_, i) => {
+      const payload: NoopPayload = { enqueuedAt, n: first + i };
+      return { type: NOOP_JOB, payload, maxRetries: 0 };
+    });
+    await queue.enqueueMany(inputs);
+  }
 }
 
 /** Agenda as the enqueuing side: its backend creates its index; we add the one its README suggests. */
@@ -299,7 +306,7 @@ async function finishedJobs(
     const last = await jobs.find(filter).sort({ lastFinishedAt: -1 }).limit(1).next();
     return { count, last: last?.lastFinishedAt?.getTime() };
   }
-  const jobs = db.collection<{ status: string; completedAt: Date | null }>(OURS_COLLECTION);
+  const jobs = db.collection<{ status: string; completedAt: Date | null }>(JOBS_COLLECTION);
   const count = await jobs.countDocuments({ status: "completed" });
   const last = await jobs.find({ status: "completed" }).sort({ completedAt: -1 }).limit(1).next();
   const lastAt = last?.completedAt?.getTime();
