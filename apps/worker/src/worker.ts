@@ -43,6 +43,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
     handlers: deps.handlers ?? defaultHandlers,
     logger: deps.logger,
     concurrency: worker.concurrency,
+    prefetch: worker.prefetch,
     leaseMs: worker.leaseMs,
     pollMinMs: worker.pollMinMs,
     pollMaxMs: worker.pollMaxMs,

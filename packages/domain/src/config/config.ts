@@ -19,6 +19,8 @@ export interface Config {
     leaseMs: number;
     shutdownTimeoutMs: number;
     jobTimeoutMs: number;
+    /** Jobs claimed ahead of free slots while a backlog waits (default 2 × concurrency; 0 = off). */
+    prefetch: number;
     /** Port of the worker's Prometheus `/metrics`; 0 = off. */
     metricsPort: number;
     /** Jobs of one tenant running at once per worker; 0 = no cap (fairness still applies). */
@@ -125,6 +127,12 @@ const schema = {
       maximum: 3600000,
       default: 120000,
       description: "milliseconds from 100 to 3600000",
+    },
+    WORKER_PREFETCH: {
+      type: "integer",
+      minimum: 0,
+      maximum: 10000,
+      description: "jobs claimed ahead of free slots, from 0 to 10000 (default twice WORKER_CONCURRENCY)",
     },
     WORKER_METRICS_PORT: {
       type: "integer",
@@ -269,6 +277,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: Number(values.WORKER_LEASE_MS),
       shutdownTimeoutMs: Number(values.WORKER_SHUTDOWN_TIMEOUT_MS),
       jobTimeoutMs: Number(values.WORKER_JOB_TIMEOUT_MS),
+      prefetch:
+        values.WORKER_PREFETCH === undefined
+          ? 2 * Number(values.WORKER_CONCURRENCY)
+          : Number(values.WORKER_PREFETCH),
       metricsPort: Number(values.WORKER_METRICS_PORT),
       tenantConcurrency: Number(values.WORKER_TENANT_CONCURRENCY),
       typeConcurrency: Object.fromEntries(

@@ -449,4 +449,33 @@ describe("job queue", () => {
       await client.close();
     }
   });
+
+  it("group commit: concurrent completions share one bulk write, and a fenced one is still refused", async () => {
+    await queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: "noop" })));
+    const client = new MongoClient(mongo.uri, { monitorCommands: true });
+    await client.connect();
+    try {
+      const commands: string[] = [];
+      client.on("commandStarted", (event) => commands.push(event.commandName));
+      const monitored = createQueue({ db: client.db(mongo.dbName) });
+      const jobs = await monitored.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 20 });
+      expect(jobs).toHaveLength(20);
+      // An admin resets one job meanwhile (runbook §2): its running attempt must not complete it.
+      const reset = jobs[7]!;
+      await queue.jobs.updateOne({ _id: reset._id }, { $set: { status: "pending", retries: 0 } });
+      commands.length = 0;
+
+      const held = await Promise.all(jobs.map((job, n) => monitored.complete(job, { n })));
+
+      expect(held.filter((ok) => !ok)).toHaveLength(1);
+      expect(held[7]).toBe(false);
+      // One bulk update for all twenty, one read-back because a write was refused.
+      expect(commands).toEqual(["update", "find"]);
+      expect(await queue.jobs.countDocuments({ status: "completed" })).toBe(19);
+      expect(await queue.get(reset._id)).toMatchObject({ status: "pending" });
+      expect(await queue.get(jobs[3]!._id)).toMatchObject({ status: "completed", result: { n: 3 } });
+    } finally {
+      await client.close();
+    }
+  });
 });

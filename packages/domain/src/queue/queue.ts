@@ -107,7 +107,10 @@ export interface Queue {
   claim(workerId: string, leaseMs: number): Promise<JobDocument | null>;
   /** Extends the lease of the attempt `job` holds; false when that attempt lost the lease. */
   heartbeat(job: JobDocument, leaseMs: number): Promise<boolean>;
-  /** Marks the attempt completed; false when it no longer holds the lease (fenced). */
+  /**
+   * Marks the attempt completed; false when it no longer holds the lease (fenced). Completions that
+   * arrive while a write is in flight are written together in one bulkWrite (group commit).
+   */
   complete(job: JobDocument, result?: unknown): Promise<boolean>;
   /** Records a failure: back to pending after a backoff, or `failed` (dead letter); `lost` when fenced. */
   fail(job: JobDocument, failure: JobFailure): Promise<FailOutcome>;
@@ -376,6 +379,84 @@ export function createQueue(options: QueueOptions): Queue {
     return { claimed: won, contended: true };
   }
 
+  function completionUpdate(job: JobDocument, result: unknown, now: Date): UpdateFilter<JobDocument> {
+    return {
+      $set: {
+        status: "completed",
+        completedAt: now,
+        updatedAt: now,
+        lockedBy: null,
+        lockedUntil: null,
+        ...(result === undefined ? {} : { result }),
+      },
+      ...finishUpdate(job),
+    } as UpdateFilter<JobDocument>;
+  }
+
+  // Group commit: completions that arrive while one write is in flight go out together in the next
+  // bulkWrite. Under load that turns N updateOne round trips into one; an idle queue still writes
+  // each completion at once (one setImmediate later).
+  interface PendingCompletion {
+    job: JobDocument;
+    result: unknown;
+    resolve: (held: boolean) => void;
+    reject: (error: unknown) => void;
+  }
+  let completions: PendingCompletion[] = [];
+  let flushingCompletions = false;
+
+  async function writeCompletions(batch: PendingCompletion[]): Promise<boolean[]> {
+    const now = new Date();
+    if (batch.length === 1) {
+      const [only] = batch as [PendingCompletion];
+      const update = await jobs.updateOne(fence(only.job), completionUpdate(only.job, only.result, now));
+      return [update.matchedCount === 1];
+    }
+    const written = await jobs.bulkWrite(
+      batch.map(({ job, result }) => ({
+        updateOne: { filter: fence(job), update: completionUpdate(job, result, now) },
+      })),
+      { ordered: false },
+    );
+    if (written.matchedCount === batch.length) return batch.map(() => true);
+    // Some attempts had lost their lease: read back which completions are ours. An attempt number
+    // is claimed once, so "completed with our attempt number" can only be our write.
+    const docs = await jobs
+      .find({ _id: { $in: batch.map(({ job }) => job._id) } }, { projection: { status: 1, attempts: 1 } })
+      .toArray();
+    const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
+    return batch.map(({ job }) => {
+      const doc = byId.get(String(job._id));
+      return doc?.status === "completed" && doc.attempts === job.attempts;
+    });
+  }
+
+  async function flushCompletions(): Promise<void> {
+    while (completions.length > 0) {
+      const batch = completions;
+      completions = [];
+      try {
+        const held = await writeCompletions(batch);
+        batch.forEach((pending, index) => {
+          pending.resolve(held[index] === true);
+        });
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    flushingCompletions = false;
+  }
+
+  function complete(job: JobDocument, result?: unknown): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      completions.push({ job, result, resolve, reject });
+      if (!flushingCompletions) {
+        flushingCompletions = true;
+        setImmediate(() => void flushCompletions());
+      }
+    });
+  }
+
   return {
     jobs,
 
@@ -435,21 +516,7 @@ export function createQueue(options: QueueOptions): Queue {
       return result.matchedCount === 1;
     },
 
-    async complete(job, result) {
-      const now = new Date();
-      const update = await jobs.updateOne(fence(job), {
-        $set: {
-          status: "completed",
-          completedAt: now,
-          updatedAt: now,
-          lockedBy: null,
-          lockedUntil: null,
-          ...(result === undefined ? {} : { result }),
-        },
-        ...finishUpdate(job),
-      } as UpdateFilter<JobDocument>);
-      return update.matchedCount === 1;
-    },
+    complete,
 
     async fail(job, failure) {
       const now = new Date();

@@ -202,6 +202,62 @@ describe("worker runner", () => {
     expect(Date.now() - taken).toBeLessThan(1_000);
   });
 
+  it("prefetch: a backlog is claimed ahead of free slots, and stop() hands unstarted jobs back at once", async () => {
+    const finishers: (() => void)[] = [];
+    const runner = start(
+      {
+        slow: async ({ signal }) => {
+          await new Promise<void>((resolve) => {
+            finishers.push(resolve);
+            signal.addEventListener("abort", () => resolve());
+          });
+        },
+      },
+      { concurrency: 2, prefetch: 4, leaseMs: 60_000, shutdownTimeoutMs: 100 },
+    );
+    await queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: "slow" })));
+    await waitFor("two running", () => finishers.length === 2);
+    // The first claim came back full (a backlog): when a slot frees, the claim also fills the buffer.
+    finishers[0]!();
+    await waitFor(
+      "buffer filled",
+      async () => (await queue.jobs.countDocuments({ status: "processing" })) === 6,
+    );
+    expect(runner.running).toBe(2);
+    expect(await queue.jobs.countDocuments({ status: "completed" })).toBe(1);
+    await sleep(100);
+    // Never more than concurrency + prefetch held by one runner.
+    expect(await queue.jobs.countDocuments({ status: "processing" })).toBe(6);
+
+    await runner.stop();
+    expect(await queue.jobs.countDocuments({ status: "processing" })).toBe(0);
+    expect(await queue.jobs.countDocuments({ status: "pending", lockedBy: null })).toBe(19);
+  });
+
+  it("prefetched jobs keep their leases while they wait, so no other worker takes them over", async () => {
+    const ran: string[] = [];
+    const work: JobHandlers = {
+      work: async ({ job }) => {
+        await sleep(150);
+        ran.push(String(job._id));
+      },
+    };
+    // Six jobs of 150 ms behind one slot: the last waits ~750 ms, far past the 300 ms lease.
+    start(work, { concurrency: 1, prefetch: 5, leaseMs: 300, workerId: "a" });
+    await queue.enqueueMany(Array.from({ length: 6 }, () => ({ type: "work" })));
+    await waitFor("claimed by a", async () => (await queue.jobs.countDocuments({ status: "pending" })) === 0);
+    // A second worker polls the whole time and would reclaim any expired lease.
+    start(work, { concurrency: 1, prefetch: 0, leaseMs: 300, workerId: "b" });
+    await waitFor(
+      "all done",
+      async () => (await queue.jobs.countDocuments({ status: "completed" })) === 6,
+      10_000,
+    );
+    expect(ran).toHaveLength(6);
+    expect(new Set(ran).size).toBe(6);
+    expect(await queue.jobs.countDocuments({ "errors.0": { $exists: true } })).toBe(0);
+  });
+
   it("an idle worker backs off to pollMaxMs: a bounded number of queries per second", async () => {
     const client = new MongoClient(mongo.uri, { monitorCommands: true });
     await client.connect();

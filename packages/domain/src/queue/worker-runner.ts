@@ -22,6 +22,11 @@ export interface WorkerRunnerOptions {
   logger: Logger;
   /** Jobs run at once by this runner. */
   concurrency: number;
+  /**
+   * Jobs claimed ahead of free slots while a backlog is waiting (held in memory, leases running).
+   * Larger claims amortise the claim query over more jobs. Default 2 × concurrency; 0 turns it off.
+   */
+  prefetch?: number;
   /** Lease length; renewed every leaseMs/3 while a handler runs. */
   leaseMs: number;
   /** Idle polling starts at pollMinMs and doubles up to pollMaxMs while nothing is found. */
@@ -69,6 +74,10 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   const minBatch = Math.max(1, Math.ceil(concurrency / 2));
   const batchWaitMs = Math.min(options.pollMinMs, 10);
   const planner = new FairnessPlanner(options.fairness ?? {}, concurrency);
+  const prefetch = Math.max(0, options.prefetch ?? concurrency * 2);
+  /** Claimed but not yet started (prefetched), oldest first, with when their lease was last set. */
+  const buffered: { job: JobDocument; renewedAt: number; renewing: boolean }[] = [];
+  let bufferTimer: NodeJS.Timeout | undefined;
 
   const running = new Map<string, { job: JobDocument; controller: AbortController; done: Promise<void> }>();
   let stopping = false;
@@ -105,6 +114,14 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       };
     }
     return { message: error instanceof Error ? error.message : String(error) };
+  }
+
+  async function renewThenRun(job: JobDocument, controller: AbortController): Promise<void> {
+    if (await queue.heartbeat(job, leaseMs)) return runJob(job, controller);
+    logger.warn(
+      { jobId: String(job._id), type: job.type },
+      "prefetched job lost its lease before it started",
+    );
   }
 
   async function runJob(job: JobDocument, controller: AbortController): Promise<void> {
@@ -190,11 +207,51 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     options.observer?.jobFinished?.(job, outcome, Date.now() - started);
   }
 
-  function launch(job: JobDocument): void {
+  /** Starts buffered (prefetched) jobs while slots are free. */
+  function launchBuffered(): void {
+    while (running.size < concurrency && buffered.length > 0) {
+      const next = buffered.shift()!;
+      // A job whose lease was set more than a heartbeat period ago renews it before it runs.
+      launch(next.job, Date.now() - next.renewedAt >= heartbeatMs);
+    }
+  }
+
+  /**
+   * Keeps the leases of prefetched jobs alive while they wait for a slot (one fenced update each, only
+   * for jobs that waited a heartbeat period). A job whose lease was lost leaves the buffer.
+   */
+  function renewBuffered(): void {
+    const now = Date.now();
+    for (const entry of buffered) {
+      if (entry.renewing || now - entry.renewedAt < heartbeatMs) continue;
+      entry.renewing = true;
+      queue.heartbeat(entry.job, leaseMs).then(
+        (held) => {
+          entry.renewing = false;
+          if (held) {
+            entry.renewedAt = Date.now();
+            return;
+          }
+          const index = buffered.indexOf(entry);
+          if (index >= 0) buffered.splice(index, 1);
+          wakeLoop?.();
+        },
+        (error: unknown) => {
+          entry.renewing = false;
+          logger.warn(
+            { err: error, jobId: String(entry.job._id) },
+            "renewing a prefetched job's lease failed",
+          );
+        },
+      );
+    }
+  }
+
+  function launch(job: JobDocument, renewFirst = false): void {
     const controller = new AbortController();
     planner.started(job);
     const id = String(job._id);
-    const done = runJob(job, controller)
+    const done = (renewFirst ? renewThenRun(job, controller) : runJob(job, controller))
       .catch((error: unknown) => logger.error({ err: error, jobId: id }, "job runner crashed"))
       .finally(() => {
         planner.finished(job);
@@ -238,8 +295,11 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   async function loop(): Promise<void> {
     let waitedForBatch = false;
     while (!stopping) {
+      launchBuffered();
+      // Claim for the free slots, and (while a backlog is waiting) for the prefetch buffer too.
+      const room = concurrency + (lastRoundFull ? prefetch : 0) - running.size - buffered.length;
       const free = concurrency - running.size;
-      if (free <= 0) {
+      if (buffered.length > 0 || room <= 0 || free <= 0) {
         await pause();
         continue;
       }
@@ -251,7 +311,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       waitedForBatch = false;
       let round: { jobs: JobDocument[]; full: boolean } = { jobs: [], full: false };
       try {
-        round = await claimRound(free);
+        round = await claimRound(room);
       } catch (error) {
         logger.error({ err: error }, "claiming jobs failed");
       }
@@ -261,9 +321,11 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         await Promise.all(round.jobs.map((job) => queue.release(job).catch(() => false)));
         break;
       }
-      for (const job of round.jobs) launch(job);
+      const claimedAt = Date.now();
+      for (const job of round.jobs) buffered.push({ job, renewedAt: claimedAt, renewing: false });
       if (round.jobs.length > 0) {
         idleDelay = options.pollMinMs;
+        launchBuffered();
         // A full batch means more work is waiting: claim again as soon as slots allow.
         if (!round.full) await pause(options.pollMinMs);
         continue;
@@ -280,12 +342,20 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     },
     start() {
       if (stopping) throw new Error("a stopped worker runner cannot be started again");
+      if (!loopPromise) {
+        bufferTimer = setInterval(renewBuffered, heartbeatMs);
+        bufferTimer.unref();
+      }
       loopPromise ??= loop();
     },
     async stop() {
       stopping = true;
       wakeLoop?.();
       await loopPromise;
+      clearInterval(bufferTimer);
+      // Prefetched jobs never started: give them back at once.
+      const unstarted = buffered.splice(0);
+      await Promise.all(unstarted.map(({ job }) => queue.release(job).catch(() => false)));
       if (running.size > 0) {
         await Promise.race([
           Promise.allSettled([...running.values()].map((entry) => entry.done)),
