@@ -99,13 +99,21 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     ).toBe(true);
     expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
 
-    const launched = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
+    const children = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(child.pid)], {
+      encoding: "utf8",
+    })
       .split("\n")
-      .map((line) => Number(line.trim()))
+      .map((line) => line.trim())
       .filter(Boolean);
-    // Java, the API and the worker.
-    expect(launched.length).toBe(3);
-    expect(launched).toContain(job.result?.pid);
+    const pidOf = (text: string) => Number(children.find((line) => line.includes(text))?.split(" ")[0]);
+    // Java, the API and the worker (tsx may add an esbuild helper beside them).
+    const launched = [
+      pidOf("com.ecodrix.embeddedmongo.EmbeddedMongo"),
+      pidOf("apps/api/src/main.ts"),
+      pidOf("apps/worker/src/main.ts"),
+    ];
+    expect(launched.every((pid) => Number.isInteger(pid) && pid > 0)).toBe(true);
+    expect(launched[2]).toBe(job.result?.pid);
 
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
