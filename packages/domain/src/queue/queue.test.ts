@@ -22,6 +22,21 @@ describe("job queue", () => {
     await queue.jobs.deleteMany({});
   });
 
+  /** A queue on its own client with command monitoring: `commands` lists the commands it sends. */
+  async function withMonitoredQueue(
+    run: (monitored: Queue, commands: string[]) => Promise<void>,
+  ): Promise<void> {
+    const client = new MongoClient(mongo.uri, { monitorCommands: true });
+    await client.connect();
+    try {
+      const commands: string[] = [];
+      client.on("commandStarted", (event) => commands.push(event.commandName));
+      await run(createQueue({ db: client.db(mongo.dbName) }), commands);
+    } finally {
+      await client.close();
+    }
+  }
+
   describe("enqueue", () => {
     it("writes a plain document with exactly the documented fields", async () => {
       const job = await queue.enqueue({ type: "send_email", clientCode: "acme", payload: { to: "a@b.c" } });
@@ -433,31 +448,19 @@ describe("job queue", () => {
 
   it("an uncontended batch claim costs two commands (find + one bulk update) for up to `limit` jobs", async () => {
     await queue.enqueueMany(Array.from({ length: 30 }, () => ({ type: "noop" })));
-    const client = new MongoClient(mongo.uri, { monitorCommands: true });
-    await client.connect();
-    try {
-      const commands: string[] = [];
-      client.on("commandStarted", (event) => commands.push(event.commandName));
-      const monitored = createQueue({ db: client.db(mongo.dbName) });
+    await withMonitoredQueue(async (monitored, commands) => {
       const jobs = await monitored.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 10 });
       expect(jobs).toHaveLength(10);
       expect(commands).toEqual(["find", "update"]);
       commands.length = 0;
       for (const job of jobs) await monitored.complete(job);
       expect(commands).toEqual(Array(10).fill("update"));
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   it("group commit: concurrent completions share one bulk write, and a fenced one is still refused", async () => {
     await queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: "noop" })));
-    const client = new MongoClient(mongo.uri, { monitorCommands: true });
-    await client.connect();
-    try {
-      const commands: string[] = [];
-      client.on("commandStarted", (event) => commands.push(event.commandName));
-      const monitored = createQueue({ db: client.db(mongo.dbName) });
+    await withMonitoredQueue(async (monitored, commands) => {
       const jobs = await monitored.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 20 });
       expect(jobs).toHaveLength(20);
       // An admin resets one job meanwhile (runbook §2): its running attempt must not complete it.
@@ -474,8 +477,6 @@ describe("job queue", () => {
       expect(await queue.jobs.countDocuments({ status: "completed" })).toBe(19);
       expect(await queue.get(reset._id)).toMatchObject({ status: "pending" });
       expect(await queue.get(jobs[3]!._id)).toMatchObject({ status: "completed", result: { n: 3 } });
-    } finally {
-      await client.close();
-    }
+    });
   });
 });
