@@ -3,6 +3,7 @@ import {
   type Collection,
   type Db,
   type Filter,
+  type FindCursor,
   ObjectId,
   type UpdateFilter,
 } from "mongodb";
@@ -160,6 +161,19 @@ function exclusionFilter(exclude: ClaimExclusions | undefined): Filter<JobDocume
   return parts;
 }
 
+/**
+ * The claim's candidate query: runnable jobs in priority then runAt order. On MongoDB the `claim` and
+ * `leases` indexes serve it, so finished jobs are never examined (see queue-indexes.test.ts).
+ */
+export function claimCandidates(
+  jobs: Collection<JobDocument>,
+  now: Date,
+  options: { limit: number; exclude?: ClaimExclusions },
+): FindCursor<JobDocument> {
+  const filter: Filter<JobDocument> = { $and: [readyFilter(now), ...exclusionFilter(options.exclude)] };
+  return jobs.find(filter, { sort: CLAIM_SORT, limit: options.limit });
+}
+
 /** The fenced filter: exactly one attempt of one job, while it runs. */
 function fence(job: Pick<JobDocument, "_id" | "attempts">): Filter<JobDocument> {
   // Exactly these three keys: the unique index `fence` serves it (on the embedded server too,
@@ -282,10 +296,10 @@ export function createQueue(options: QueueOptions): Queue {
     const none = { claimed: [], contended: false };
     if (claim.limit <= 0) return none;
     const now = new Date();
-    const filter: Filter<JobDocument> = { $and: [readyFilter(now), ...exclusionFilter(claim.exclude)] };
-    const found = await jobs
-      .find(filter, { sort: CLAIM_SORT, limit: Math.max(claim.limit, claim.candidates ?? claim.limit) })
-      .toArray();
+    const found = await claimCandidates(jobs, now, {
+      limit: Math.max(claim.limit, claim.candidates ?? claim.limit),
+      ...(claim.exclude ? { exclude: claim.exclude } : {}),
+    }).toArray();
     if (found.length === 0) return none;
     const chosen = (claim.select ? claim.select(found) : found).slice(0, claim.limit);
     if (chosen.length === 0) return none;
