@@ -122,6 +122,17 @@ describe("API foundation", () => {
       expect(res.json()).toMatchObject({ statusCode: 400, message: "Body is not valid JSON" });
     });
 
+    it("answers a malformed URL in the product's error format", async () => {
+      const res = await app.inject({ method: "GET", url: "/api/admin/jobs/%E0%A4%A" });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({
+        statusCode: 400,
+        error: "Bad Request",
+        message: "The URL is malformed",
+        code: "ECODRIX_HTTP_400",
+      });
+    });
+
     it("answers an oversized body with 413", async () => {
       const res = await app.inject({
         method: "POST",

@@ -7,7 +7,7 @@ import {
   type Queue,
   type TenancyServices,
 } from "@ecodrix/domain";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";
 import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
@@ -15,6 +15,7 @@ import { registerBodyGuard } from "./plugins/body-guard.js";
 import { registerCors } from "./plugins/cors.js";
 import { registerErrorHandler } from "./plugins/error-handler.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
+import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
@@ -44,8 +45,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
+    frameworkErrors: (error, _request, reply) => {
+      const statusCode = error.statusCode ?? 400;
+      (reply as FastifyReply).status(statusCode).send({
+        statusCode,
+        error: statusCode === 400 ? "Bad Request" : "Error",
+        message: error.code === "FST_ERR_BAD_URL" ? "The URL is malformed" : error.message,
+        code: `ECODRIX_HTTP_${statusCode}`,
+      });
+    },
   });
+  registerValidation(app);
   registerErrorHandler(app);
   registerBodyGuard(app);
   const tenancy =
