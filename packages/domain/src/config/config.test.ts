@@ -46,6 +46,15 @@ describe("loadConfig", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL is malformed: expected one of fatal, error"],
     [{ ENCRYPTION_KEYS_PREVIOUS: "zz" }, "ENCRYPTION_KEYS_PREVIOUS entry 1 is malformed"],
     [{ WORKER_POLL_MIN_MS: "500", WORKER_POLL_MAX_MS: "100" }, "WORKER_POLL_MAX_MS is malformed"],
+    [
+      { MONGODB_URI: "mongodb://u:pw@/x?bad=1" },
+      "MONGODB_URI is malformed: expected a MongoDB connection string",
+    ],
+    [{ CRON_TIMEZONE: "Mars/Olympus" }, "CRON_TIMEZONE is malformed: expected an IANA timezone"],
+    [
+      { SCORE_RECALCULATION_CRON: "foo_bar_baz_qux" },
+      "SCORE_RECALCULATION_CRON is malformed: expected a cron pattern",
+    ],
   ])("names the variable and what is expected (%o)", (override, expected) => {
     const env = { ...valid, ...override } as Record<string, string>;
     for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
@@ -62,6 +71,7 @@ describe("loadConfig", () => {
 
   it("never echoes the malformed secret back", () => {
     expect(problem({ ...valid, ENCRYPTION_KEY: "my-secret-value" })).not.toContain("my-secret-value");
+    expect(problem({ ...valid, MONGODB_URI: "mongodb://admin:hunter2@/x?bad=1" })).not.toContain("hunter2");
   });
 });
 

@@ -1,4 +1,6 @@
 import { Ajv, type ErrorObject } from "ajv";
+import { Cron } from "croner";
+import { MongoClient } from "mongodb";
 
 export type NodeEnv = "development" | "production" | "test";
 
@@ -209,6 +211,19 @@ function firstProblem(error: ErrorObject): string {
   return `${name} is malformed: expected ${describe(name)}`;
 }
 
+/**
+ * Values the schema's pattern cannot judge are handed to the code that will use them (the driver's URI
+ * parser, Intl, croner) at start-up; a refusal becomes the usual one-line error. The value itself is
+ * never echoed: a connection string carries a password.
+ */
+function checkParses(name: string, parse: () => unknown): void {
+  try {
+    parse();
+  } catch {
+    throw new ConfigError(`${name} is malformed: expected ${describe(name)}`);
+  }
+}
+
 /** Decodes a 32-byte key given as 64 hex characters or as base64; undefined when it is neither. */
 export function decodeKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
@@ -235,6 +250,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(error ? firstProblem(error) : "configuration is invalid");
   }
   const values = input as Record<SchemaKey, never> & Record<string, unknown>;
+  checkParses("MONGODB_URI", () => new MongoClient(String(values.MONGODB_URI)));
+  checkParses(
+    "CRON_TIMEZONE",
+    () => new Intl.DateTimeFormat("en", { timeZone: String(values.CRON_TIMEZONE) }),
+  );
+  checkParses("SCORE_RECALCULATION_CRON", () =>
+    new Cron(String(values.SCORE_RECALCULATION_CRON), { paused: true }).stop(),
+  );
   const current = decodeKey(String(values.ENCRYPTION_KEY));
   if (!current) throw new ConfigError(`ENCRYPTION_KEY is malformed: expected ${describe("ENCRYPTION_KEY")}`);
   const previous = String(values.ENCRYPTION_KEYS_PREVIOUS)
