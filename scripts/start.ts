@@ -12,15 +12,19 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dataDir = path.resolve(process.env.ECODRIX_DATA_DIR ?? path.join(root, ".data"));
 const env: NodeJS.ProcessEnv = { ...process.env };
 let embedded: EmbeddedMongo | undefined;
+/** Set when the development secrets file supplied the admin token. */
+let devEnvFile: string | undefined;
 
 if (!env.MONGODB_URI) {
-  const devEnvFile = path.join(dataDir, "dev.env");
   if (!env.CORE_API_TOKEN || !env.ENCRYPTION_KEY) {
-    const { values, created } = loadOrCreateDevEnv(devEnvFile);
+    const tokenFromFile = !env.CORE_API_TOKEN;
+    const file = path.join(dataDir, "dev.env");
+    const { values, created } = loadOrCreateDevEnv(file);
+    if (tokenFromFile) devEnvFile = file;
     env.CORE_API_TOKEN ||= values.CORE_API_TOKEN;
     env.ENCRYPTION_KEY ||= values.ENCRYPTION_KEY;
     console.log(
-      `${created ? "generated" : "using"} development CORE_API_TOKEN and ENCRYPTION_KEY in ${devEnvFile}`,
+      `${created ? "generated" : "using"} development CORE_API_TOKEN and ENCRYPTION_KEY in ${file}`,
     );
   }
   console.log("starting the embedded MongoDB-compatible server (first run fetches it with Maven)…");
@@ -74,6 +78,11 @@ async function shutdown(code: number): Promise<void> {
 
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
+// `kill <npm's pid>` ends npm without passing the signal on: when we are orphaned, stop everything too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0);
+}, 1_000).unref();
 
 launch("api", "apps/api/src/main.ts");
 launch("worker", "apps/worker/src/main.ts");
@@ -81,8 +90,8 @@ launch("worker", "apps/worker/src/main.ts");
 const port = env.PORT ?? "3000";
 console.log(`ECODrIx API: http://localhost:${port}  (health: http://localhost:${port}/api/saas/health)`);
 console.log(
-  embedded
-    ? `admin token (x-core-api-key): CORE_API_TOKEN in ${path.join(dataDir, "dev.env")}`
+  devEnvFile
+    ? `admin token (x-core-api-key): CORE_API_TOKEN in ${devEnvFile}`
     : "admin token (x-core-api-key): the CORE_API_TOKEN you set",
 );
 console.log("Ctrl-C stops the API, the worker and the database.");
