@@ -60,6 +60,28 @@ describe("bad input", () => {
     expect(await api.db.collection("clients").countDocuments()).toBe(1);
   });
 
+  it("a body nested deeper than 32 levels is refused, naming the depth, not checked only part-way", async () => {
+    const nest = (levels: number, leaf: unknown): unknown =>
+      levels === 0 ? leaf : { a: nest(levels - 1, leaf) };
+    // body (level 1) → nested (level 2) → 38 more levels → an operator key nobody would look at otherwise.
+    const deep = await post("/api/clients", {
+      name: "X",
+      email: "a@x.com",
+      nested: nest(38, { $where: "1" }),
+    });
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json()).toMatchObject({ code: "ECODRIX_VALIDATION_TOO_DEEP" });
+    expect(deep.json().message).toMatch(
+      /^body\/nested(\/a){31} is nested too deeply: bodies may be nested at most 32 levels$/,
+    );
+    // Exactly 32 levels is checked in full and gets the usual answers.
+    const atLimit = await post("/api/clients", { name: "X", email: "a@x.com", nested: nest(30, { $gt: 1 }) });
+    expect(atLimit.json().message).toMatch(/^body\/nested(\/a){30}\/\$gt is not allowed/);
+    const plain = await post("/api/clients", { name: "X", email: "a@x.com", nested: nest(30, { b: 1 }) });
+    expect(plain.json().message).toBe("body/nested is not an allowed field");
+    expect(await api.db.collection("clients").countDocuments()).toBe(1);
+  });
+
   it("malformed JSON is a 400, an oversized body a 413", async () => {
     const malformed = await api.app.inject({
       method: "POST",

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
 
@@ -256,6 +257,76 @@ describe("key rotation across two API processes (no cache)", () => {
 });
 
 describe("rate limit on failed tenant authentication", () => {
+  const cors = (headers: Record<string, string>, remoteAddress?: string) => ({
+    method: "GET" as const,
+    url: "/api/saas/cors",
+    headers,
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
+  const guessedCode = () => `guess-${randomBytes(6).toString("hex")}`;
+
+  it("guessing client codes from one IP gets 429 after 100 failures a minute (all codes together), other IPs unaffected", async () => {
+    const api = await startTestApi({ authRateLimit: {} });
+    try {
+      const created = (
+        await api.app.inject({
+          method: "POST",
+          url: "/api/clients",
+          headers: admin,
+          payload: { name: "Zeta", email: "a@zeta.org" },
+        })
+      ).json() as { apiKey: string };
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const response = await api.app.inject(cors(tenantHeaders(guessedCode(), "ecx_live_guess")));
+        expect(response.statusCode, `attempt ${attempt}`).toBe(401);
+      }
+      const limited = await api.app.inject(cors(tenantHeaders(guessedCode(), "ecx_live_guess")));
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers["retry-after"]).toMatch(/^\d+$/);
+      expect(limited.json()).toEqual({
+        statusCode: 429,
+        error: "Too Many Requests",
+        message: expect.stringMatching(/^Too many failed authentication attempts; retry in \d+ s$/),
+        code: "ECODRIX_AUTH_RATE_LIMITED",
+      });
+      // The IP is limited as a whole, even for a code it never named, even with a right key.
+      expect((await api.app.inject(cors(tenantHeaders("zeta", created.apiKey)))).statusCode).toBe(429);
+      expect((await api.app.inject(cors(tenantHeaders("zeta", created.apiKey), "10.0.0.7"))).statusCode).toBe(
+        200,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("filling the table with other keys cannot wipe a limit that is in force", async () => {
+    const api = await startTestApi({
+      authRateLimit: { maxFailures: 5, maxFailuresPerIp: 1_000_000, maxEntries: 50 },
+    });
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const response = await api.app.inject(cors(tenantHeaders("other-clinic", `ecx_live_bad${attempt}`)));
+        expect(response.statusCode).toBe(401);
+      }
+      expect((await api.app.inject(cors(tenantHeaders("other-clinic", "ecx_live_bad")))).statusCode).toBe(
+        429,
+      );
+      // Far more distinct client codes than the table holds, from the same IP…
+      for (let attempt = 0; attempt < 120; attempt++) {
+        await api.app.inject(cors(tenantHeaders(guessedCode(), "ecx_live_guess")));
+      }
+      // …and from as many IPs (the per-IP table is capped the same way).
+      for (let attempt = 0; attempt < 120; attempt++) {
+        await api.app.inject(cors(tenantHeaders(guessedCode(), "ecx_live_guess"), `10.1.0.${attempt}`));
+      }
+      expect((await api.app.inject(cors(tenantHeaders("other-clinic", "ecx_live_bad")))).statusCode).toBe(
+        429,
+      );
+    } finally {
+      await api.close();
+    }
+  });
+
   it("after maxFailures failures from one IP for one client code, further attempts get 429 with Retry-After, even with a right key", async () => {
     const api = await startTestApi({ authRateLimit: { maxFailures: 5, windowMs: 60_000 } });
     try {

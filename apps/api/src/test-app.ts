@@ -74,7 +74,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     logger,
     queue,
     tenancy,
-    authRateLimit: options.authRateLimit ?? { maxFailures: 1_000 },
+    authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
   });
   await app.ready();
   return {

@@ -29,7 +29,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
  * Adds an onRequest hook to `scope` that authenticates a tenant from `x-client-code` + `x-api-key`
  * and puts it on `request.tenant`. Every request does one indexed lookup and a constant-time hash
  * comparison (no cache), so a rotated key fails on the very next request on every API process.
- * Failed attempts count against the caller's IP and the client code it names (`limiter`).
+ * Failed attempts count against the caller's IP, and its IP with the client code it names (`limiter`).
  */
 export function requireTenant(
   scope: FastifyInstance,
@@ -38,10 +38,9 @@ export function requireTenant(
   scope.decorateRequest("tenant", null);
   scope.addHook("onRequest", async (request) => {
     const clientCode = header(request, "x-client-code");
-    // Keyed by IP and client code: behind a shared proxy IP, one tenant's broken integration (say, an
-    // old key after a rotation) locks out only itself, not every tenant.
-    const limitKey = `${request.ip} ${clientCode ?? ""}`;
-    deps.limiter.check(limitKey);
+    // Limited per IP and client code (behind a shared proxy IP, one tenant's broken integration, say an
+    // old key after a rotation, locks out only itself) and, with a higher budget, per IP across codes.
+    deps.limiter.check(request.ip, clientCode ?? "");
     try {
       const apiKey = header(request, "x-api-key");
       if (!clientCode) throw unauthorized("ECODRIX_AUTH_CLIENT_CODE_MISSING", "Missing x-client-code header");
@@ -50,7 +49,7 @@ export function requireTenant(
       request.tenant = { clientCode: client.clientCode, name: client.name };
     } catch (error) {
       if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
-        deps.limiter.recordFailure(limitKey);
+        deps.limiter.recordFailure(request.ip, clientCode ?? "");
       }
       throw error;
     }

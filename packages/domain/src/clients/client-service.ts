@@ -250,21 +250,33 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async delete(clientCode) {
-      await requireClient(clientCode);
-      // The client record goes first: from this moment its key no longer authenticates.
+      // Suspended first: from this moment its key no longer authenticates (403 `Client is suspended`).
+      if (!(await clients.update(clientCode, { status: "suspended" }))) throw clientNotFound();
+      // Then everything that depends on the client, and the client record last: if any step fails, the
+      // record is still there, and the same DELETE can simply be retried until it completes. Every step
+      // is attempted (and has finished) before a failure is reported.
+      const steps = await Promise.allSettled([
+        secrets.delete(clientCode),
+        datasources.delete(clientCode),
+        corsOrigins.removeAll(clientCode),
+        deps.db
+          .collection(GOOGLE_TOKENS_COLLECTION)
+          .deleteMany({ clientCode })
+          .then((result) => result.deletedCount),
+        deps.queue.cancelPending({ clientCode }),
+      ]);
+      const failed = steps.find((step) => step.status === "rejected");
+      if (failed) {
+        logger.warn(
+          { clientCode, failedSteps: steps.filter((step) => step.status === "rejected").length },
+          "client offboarding incomplete; the client is kept (suspended) so DELETE can be retried",
+        );
+        throw failed.reason;
+      }
+      const [secretCount, datasourceCount, corsCount, googleTokens, pendingJobsCancelled] = steps.map(
+        (step) => (step as PromiseFulfilledResult<number>).value,
+      ) as [number, number, number, number, number];
       const client = await clients.delete(clientCode);
-      const [secretCount, datasourceCount, corsCount, googleTokens, pendingJobsCancelled] = await Promise.all(
-        [
-          secrets.delete(clientCode),
-          datasources.delete(clientCode),
-          corsOrigins.removeAll(clientCode),
-          deps.db
-            .collection(GOOGLE_TOKENS_COLLECTION)
-            .deleteMany({ clientCode })
-            .then((result) => result.deletedCount),
-          deps.queue.cancelPending({ clientCode }),
-        ],
-      );
       logger.info({ clientCode, pendingJobsCancelled }, "client offboarded");
       return {
         clientCode,

@@ -91,6 +91,83 @@ describe("tenant connection pool", () => {
     }
   });
 
+  it("concurrent first requests for one cluster, while the pool is full, create exactly one client", async () => {
+    await datasources.save("clinic-a", `${mongo.uri}/${mongo.dbName}_a`, `${mongo.dbName}_a`);
+    await datasources.save(
+      "clinic-c",
+      `${mongo.uri.replace("127.0.0.1", "localhost")}/${mongo.dbName}_c`,
+      `${mongo.dbName}_c`,
+    );
+    const pool = createTenantConnectionPool({ datasources, idleMs: 60_000, maxClients: 1 });
+    try {
+      const first = await pool.db("clinic-a");
+      await first.collection("leads").countDocuments();
+      // The pool is full: each first request for clinic-c's cluster has to wait for an eviction.
+      const dbs = await Promise.all(Array.from({ length: 8 }, () => pool.db("clinic-c")));
+      expect(new Set(dbs.map((db) => db.client)).size).toBe(1);
+      expect(pool.stats()).toMatchObject({ clients: 1, inUse: 0 });
+      expect(await dbs[0]?.collection("leads").countDocuments()).toBeGreaterThanOrEqual(0);
+      // Every client handed out is the pool's current one: none was replaced and left open.
+      const again = await pool.db("clinic-c");
+      expect(again.client).toBe(dbs[0]?.client);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("never holds more than maxClients, counting clients still being created", async () => {
+    await datasources.save("clinic-a", `${mongo.uri}/${mongo.dbName}_a`, `${mongo.dbName}_a`);
+    await datasources.save("clinic-b", `${mongo.uri}/${mongo.dbName}_b?appName=b`, `${mongo.dbName}_b`);
+    await datasources.save(
+      "clinic-c",
+      `${mongo.uri.replace("127.0.0.1", "localhost")}/${mongo.dbName}_c`,
+      `${mongo.dbName}_c`,
+    );
+    const pool = createTenantConnectionPool({ datasources, idleMs: 60_000, maxClients: 1 });
+    try {
+      await (await pool.db("clinic-a")).collection("leads").countDocuments();
+      // Alternating clusters: each new client has to evict the other one (or find every slot taken).
+      let most = 0;
+      let sampling = true;
+      const sample = () => {
+        most = Math.max(most, pool.stats().clients);
+        if (sampling) setImmediate(sample);
+      };
+      sample();
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, index) =>
+          pool.db(index % 2 === 0 ? "clinic-b" : "clinic-c").finally(sample),
+        ),
+      );
+      sampling = false;
+      expect(most).toBe(1);
+      expect(pool.stats().clients).toBe(1);
+      for (const result of results) {
+        if (result.status === "rejected") {
+          expect(result.reason).toMatchObject({ code: "ECODRIX_TENANT_POOL_EXHAUSTED", statusCode: 503 });
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("an operation on a Db from db() counts as use: the idle timeout runs from the last operation", async () => {
+    await datasources.save("clinic-a", `${mongo.uri}/${mongo.dbName}_a`, `${mongo.dbName}_a`);
+    const pool = createTenantConnectionPool({ datasources, idleMs: 1_000 });
+    try {
+      const db = await pool.db("clinic-a");
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await db.collection("leads").countDocuments();
+      // 1.1 s after db(), 0.5 s after the last operation: not idle.
+      expect(await pool.sweepIdle(Date.now() + 500)).toBe(0);
+      expect(pool.stats().clients).toBe(1);
+      expect(await pool.sweepIdle(Date.now() + 1_000)).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("a tenant without a datasource gets `No tenant connection for <clientCode>`", async () => {
     const pool = createTenantConnectionPool({ datasources });
     try {

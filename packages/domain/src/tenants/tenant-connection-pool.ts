@@ -38,14 +38,21 @@ export interface TenantConnectionPool {
 interface Entry {
   client: MongoClient;
   lastUsed: number;
+  /** Leases taken by withDb (and by acquire until its caller has the Db). */
   inUse: number;
+  /** Driver operations in flight on the client (connection checked out or being checked out). */
+  operations: number;
   tenants: Set<string>;
 }
 
 /**
  * One MongoClient per distinct cluster (same scheme, credentials, hosts and options; the database
  * name aside), created on first use, shared by every tenant on that cluster, closed after idleMs
- * without use, and at most maxClients at once (the least recently used idle client makes room).
+ * without use, and at most maxClients at once, counting clients still being created (the least
+ * recently used idle client makes room). Concurrent first requests for a cluster share one creation.
+ * A client counts as in use while withDb runs on it and while any operation runs on it, whoever holds
+ * the Db (so a Db from db() is not closed under a running operation), and every operation counts as
+ * a use for the idle timeout.
  * The datasource is read on every call (one indexed lookup), so a re-registered or deleted
  * datasource takes effect at once; only the clients are pooled.
  */
@@ -53,10 +60,14 @@ export function createTenantConnectionPool(options: TenantConnectionPoolOptions)
   const maxClients = options.maxClients ?? 50;
   const idleMs = options.idleMs ?? 5 * 60_000;
   const entries = new Map<string, Entry>();
+  /** Clients being created (waiting for room), one per cluster key; they count against maxClients. */
+  const creating = new Map<string, Promise<Entry>>();
   let closed = false;
 
   const timer = setInterval(() => void pool.sweepIdle(), Math.max(100, Math.min(idleMs / 2, 60_000)));
   timer.unref();
+
+  const busy = (entry: Entry) => entry.inUse > 0 || entry.operations > 0;
 
   async function closeEntry(key: string, entry: Entry, reason: string): Promise<void> {
     entries.delete(key);
@@ -64,74 +75,116 @@ export function createTenantConnectionPool(options: TenantConnectionPoolOptions)
     await entry.client.close().catch(() => {});
   }
 
+  /** Called with this creation already in `creating`: evicts until the total fits within maxClients. */
   async function makeRoom(): Promise<void> {
-    if (entries.size < maxClients) return;
-    let victim: [string, Entry] | undefined;
-    for (const candidate of entries) {
-      if (candidate[1].inUse > 0) continue;
-      if (!victim || candidate[1].lastUsed < victim[1].lastUsed) victim = candidate;
+    while (entries.size + creating.size > maxClients) {
+      let victim: [string, Entry] | undefined;
+      for (const candidate of entries) {
+        if (busy(candidate[1])) continue;
+        if (!victim || candidate[1].lastUsed < victim[1].lastUsed) victim = candidate;
+      }
+      if (!victim) {
+        throw new AppError(
+          "ECODRIX_TENANT_POOL_EXHAUSTED",
+          `All ${maxClients} tenant database clients are busy; retry shortly`,
+          503,
+          { retryable: true, retryAfterMs: 1000, headers: { "retry-after": "1" } },
+        );
+      }
+      // closeEntry removes the victim from `entries` before its first await: the slot is ours at once.
+      await closeEntry(victim[0], victim[1], "evicted to stay within maxClients");
     }
-    if (!victim) {
-      throw new AppError(
-        "ECODRIX_TENANT_POOL_EXHAUSTED",
-        `All ${maxClients} tenant database clients are busy; retry shortly`,
-        503,
-        { retryable: true, retryAfterMs: 1000, headers: { "retry-after": "1" } },
-      );
-    }
-    await closeEntry(victim[0], victim[1], "evicted to stay within maxClients");
   }
 
+  function newEntry(connectionUri: string): Entry {
+    const timeout = options.connectTimeoutMs ?? 5_000;
+    // The driver connects lazily on the first operation and reconnects by itself.
+    const client = new MongoClient(connectionUri, {
+      appName: "ecodrix-tenant",
+      maxPoolSize: options.maxPoolSize ?? 10,
+      maxIdleTimeMS: idleMs,
+      serverSelectionTimeoutMS: timeout,
+      connectTimeoutMS: timeout,
+    });
+    const entry: Entry = { client, lastUsed: Date.now(), inUse: 0, operations: 0, tenants: new Set() };
+    // Connection-pool events (always emitted): every check-out is one operation, ended by a check-in
+    // or a failed check-out.
+    const started = () => {
+      entry.operations += 1;
+      entry.lastUsed = Date.now();
+    };
+    const ended = () => {
+      entry.operations = Math.max(0, entry.operations - 1);
+      entry.lastUsed = Date.now();
+    };
+    client.on("connectionCheckOutStarted", started);
+    client.on("connectionCheckOutFailed", ended);
+    client.on("connectionCheckedIn", ended);
+    return entry;
+  }
+
+  function entryFor(clusterKey: string, connectionUri: string): Promise<Entry> {
+    const existing = entries.get(clusterKey);
+    if (existing) return Promise.resolve(existing);
+    const pending = creating.get(clusterKey);
+    if (pending) return pending;
+    const creation = (async () => {
+      await Promise.resolve(); // `creating` holds this creation before makeRoom counts it
+      try {
+        await makeRoom();
+        if (closed) throw new Error("tenant connection pool is closed");
+        const entry = newEntry(connectionUri);
+        entries.set(clusterKey, entry);
+        return entry;
+      } finally {
+        creating.delete(clusterKey);
+      }
+    })();
+    creating.set(clusterKey, creation);
+    return creation;
+  }
+
+  /** The tenant's Db with a lease on its client (inUse + 1): the caller must release it. */
   async function acquire(clientCode: string): Promise<{ db: Db; entry: Entry }> {
     if (closed) throw new Error("tenant connection pool is closed");
     const datasource = await options.datasources.findUri(clientCode);
     if (!datasource) throw noTenantConnection(clientCode);
     const parsed = parseMongoUri(datasource.uri);
-    let entry = entries.get(parsed.clusterKey);
-    if (!entry) {
-      await makeRoom();
-      entry = entries.get(parsed.clusterKey);
+    for (;;) {
+      const entry = await entryFor(parsed.clusterKey, parsed.connectionUri);
+      // Evicted or swept while this caller waited (it was not leased yet): get the current one.
+      if (entries.get(parsed.clusterKey) !== entry) continue;
+      entry.inUse += 1;
+      entry.lastUsed = Date.now();
+      entry.tenants.add(clientCode);
+      return { db: entry.client.db(datasource.dbName), entry };
     }
-    if (!entry) {
-      const timeout = options.connectTimeoutMs ?? 5_000;
-      entry = {
-        // The driver connects lazily on the first operation and reconnects by itself.
-        client: new MongoClient(parsed.connectionUri, {
-          appName: "ecodrix-tenant",
-          maxPoolSize: options.maxPoolSize ?? 10,
-          maxIdleTimeMS: idleMs,
-          serverSelectionTimeoutMS: timeout,
-          connectTimeoutMS: timeout,
-        }),
-        lastUsed: Date.now(),
-        inUse: 0,
-        tenants: new Set(),
-      };
-      entries.set(parsed.clusterKey, entry);
-    }
+  }
+
+  function release(entry: Entry): void {
+    entry.inUse -= 1;
     entry.lastUsed = Date.now();
-    entry.tenants.add(clientCode);
-    return { db: entry.client.db(datasource.dbName), entry };
   }
 
   const pool: TenantConnectionPool = {
     async db(clientCode) {
-      return (await acquire(clientCode)).db;
+      const { db, entry } = await acquire(clientCode);
+      // From here on the client counts as in use while an operation runs on it (connection events).
+      release(entry);
+      return db;
     },
     async withDb(clientCode, work) {
       const { db, entry } = await acquire(clientCode);
-      entry.inUse += 1;
       try {
         return await work(db);
       } finally {
-        entry.inUse -= 1;
-        entry.lastUsed = Date.now();
+        release(entry);
       }
     },
     async sweepIdle(now = Date.now()) {
       let count = 0;
       for (const [key, entry] of [...entries]) {
-        if (entry.inUse === 0 && now - entry.lastUsed >= idleMs) {
+        if (!busy(entry) && now - entry.lastUsed >= idleMs) {
           await closeEntry(key, entry, "idle");
           count += 1;
         }
