@@ -458,6 +458,23 @@ describe("job queue", () => {
     });
   });
 
+  it("requeueing a finished job gives it its dedupe key back", async () => {
+    const first = await queue.enqueue({ type: "sync", dedupeKey: "templates:acme" });
+    const [claimed] = await queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
+    expect(await queue.complete(claimed!)).toBe(true);
+    await queue.requeue(first._id);
+    const again = await queue.enqueue({ type: "sync", dedupeKey: "templates:acme" });
+    expect(String(again._id)).toBe(String(first._id));
+    expect(await queue.jobs.countDocuments({ type: "sync" })).toBe(1);
+  });
+
+  it("cancelPending refuses an empty filter instead of cancelling every pending job", async () => {
+    await queue.enqueue({ type: "noop", clientCode: "acme" });
+    await expect(queue.cancelPending({})).rejects.toThrow("cancelPending needs a job id or a clientCode");
+    await expect(queue.cancelPending({ clientCode: "" })).rejects.toThrow();
+    expect(await queue.jobs.countDocuments({ status: "pending" })).toBe(1);
+  });
+
   it("group commit: concurrent completions share one bulk write, and a fenced one is still refused", async () => {
     await queue.enqueueMany(Array.from({ length: 20 }, () => ({ type: "noop" })));
     await withMonitoredQueue(async (monitored, commands) => {

@@ -308,19 +308,29 @@ export function createQueue(options: QueueOptions): Queue {
     const lock = { status: "processing" as const, lockedBy: claim.workerId, lockedUntil, updatedAt: now };
     const ops: AnyBulkWriteOperation<JobDocument>[] = [];
     const claimed: JobDocument[] = [];
-    for (const seen of chosen) {
+    for (const read of chosen) {
+      // A document written by hand (or by an older queue) may lack counters: the filters below match
+      // what is stored, the in-memory copy gets the defaults the database will hold after the update.
+      const version = typeof read.attempts === "number" ? read.attempts : { $exists: false };
+      const seen: JobDocument = {
+        ...read,
+        attempts: read.attempts ?? 0,
+        retries: read.retries ?? 0,
+        maxRetries: read.maxRetries ?? defaultMaxRetries,
+        errors: read.errors ?? [],
+        payload: read.payload ?? {},
+      };
       if (seen.status === "pending") {
         // Compare-and-set on the version we read: (attempts, status) never repeats for a job, because
         // every claim increments attempts. So at most one claimer per version wins.
         // A document written by hand without `attempts` still gets claimed (a scan, not the index).
-        const version = typeof seen.attempts === "number" ? seen.attempts : { $exists: false };
         ops.push({
           updateOne: {
             filter: { _id: seen._id, attempts: version, status: "pending" } as Filter<JobDocument>,
             update: { $set: lock, $inc: { attempts: 1 } },
           },
         });
-        claimed.push({ ...seen, ...lock, attempts: (seen.attempts ?? 0) + 1 });
+        claimed.push({ ...seen, ...lock, attempts: seen.attempts + 1 });
         continue;
       }
       // An expired lease: its worker died or hung. The lease condition stays in the filter, so a
@@ -332,12 +342,12 @@ export function createQueue(options: QueueOptions): Queue {
         message: `Lease expired: worker ${seen.lockedBy ?? "?"} stopped renewing it`,
         code: JobsErrorCode.leaseExpired,
       };
-      const leaseFilter: Filter<JobDocument> = {
+      const leaseFilter = {
         _id: seen._id,
-        attempts: seen.attempts,
+        attempts: version,
         status: "processing",
         lockedUntil: { $lt: now },
-      };
+      } as Filter<JobDocument>;
       const history = { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
       if (seen.retries >= seen.maxRetries) {
         ops.push({
@@ -378,11 +388,25 @@ export function createQueue(options: QueueOptions): Queue {
         errors: [...seen.errors, entry].slice(-historyLimit),
       });
     }
-    const result = await jobs.bulkWrite(ops, { ordered: false });
-    if (result.modifiedCount === ops.length) return { claimed, contended: false };
-    if (result.modifiedCount === 0) return { claimed: [], contended: true };
-    // Some sets lost a race with another worker: read back which ones are ours.
-    const mine = await jobs.find({ _id: { $in: claimed.map((job) => job._id) } }).toArray();
+    let result: Awaited<ReturnType<typeof jobs.bulkWrite>>;
+    let mine: JobDocument[];
+    try {
+      result = await jobs.bulkWrite(ops, { ordered: false });
+      if (result.modifiedCount === ops.length) return { claimed, contended: false };
+      if (result.modifiedCount === 0) return { claimed: [], contended: true };
+      // Some sets lost a race with another worker: read back which ones are ours.
+      mine = await jobs.find({ _id: { $in: claimed.map((job) => job._id) } }).toArray();
+    } catch (error) {
+      // The server may have applied the claim before the reply was lost: hand back whatever this claim
+      // locked, so those jobs are not left waiting for their lease (and charged a retry) unrun.
+      await jobs
+        .updateMany(
+          { status: "processing", lockedBy: claim.workerId, lockedUntil },
+          { $set: { status: "pending", lockedBy: null, lockedUntil: null, updatedAt: new Date() } },
+        )
+        .catch(() => undefined);
+      throw error;
+    }
     const wanted = new Map(claimed.map((job) => [String(job._id), job.attempts]));
     const won = mine.filter(
       (job) =>
@@ -582,6 +606,9 @@ export function createQueue(options: QueueOptions): Queue {
     },
 
     async cancelPending(filter) {
+      if (!filter.id && !filter.clientCode) {
+        throw invalidJobInput("cancelPending needs a job id or a clientCode (it never cancels every job)");
+      }
       const now = new Date();
       const result = await jobs.updateMany(
         {
@@ -634,7 +661,19 @@ export function createQueue(options: QueueOptions): Queue {
         { returnDocument: "after" },
       );
       if (!job) throw jobNotFound(_id);
-      return job;
+      const finished = (job as JobDocument & { finishedDedupeKey?: string }).finishedDedupeKey;
+      if (finished === undefined) return job;
+      // Unfinished again, so its dedupe key protects it again — unless another unfinished job took the
+      // key meanwhile; then this one runs without it (the other one holds the key).
+      try {
+        await jobs.updateOne({ _id, finishedDedupeKey: finished }, {
+          $rename: { finishedDedupeKey: "dedupeKey" },
+        } as UpdateFilter<JobDocument>);
+        return (await jobs.findOne({ _id })) ?? job;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return job;
+        throw error;
+      }
     },
 
     async remove(id) {

@@ -350,6 +350,64 @@ describe("worker runner", () => {
     await waitFor("all sends", () => sends.length === 16, 5_000);
   });
 
+  it("a tenant cap holds while the fairness probe claims too (probe and main claim share one count)", async () => {
+    const runningByTenant = new Map<string, number>();
+    const peak = new Map<string, number>();
+    start(
+      {
+        work: async ({ job }) => {
+          const tenant = String(job.clientCode);
+          const now = (runningByTenant.get(tenant) ?? 0) + 1;
+          runningByTenant.set(tenant, now);
+          peak.set(tenant, Math.max(peak.get(tenant) ?? 0, now));
+          await sleep(tenant === "b" ? 100 : 20);
+          runningByTenant.set(tenant, (runningByTenant.get(tenant) ?? 1) - 1);
+        },
+      },
+      { concurrency: 10, fairness: { tenantConcurrency: 5, probeIntervalMs: 0 } },
+    );
+    // Two tenants' bursts fill the head of the queue; a third tenant's jobs sit behind them.
+    await queue.enqueueMany([
+      ...Array.from({ length: 120 }, () => ({ type: "work", clientCode: "a" })),
+      ...Array.from({ length: 120 }, () => ({ type: "work", clientCode: "c" })),
+    ]);
+    await sleep(100);
+    await queue.enqueueMany(
+      Array.from({ length: 8 }, () => ({ type: "work", clientCode: "b", priority: 1 })),
+    );
+    await waitFor("all done", async () => (await queue.jobs.countDocuments({ status: "completed" })) === 248);
+    expect(peak.get("b")).toBeGreaterThan(0);
+    for (const tenant of ["a", "b", "c"]) expect(peak.get(tenant) ?? 0).toBeLessThanOrEqual(5);
+  });
+
+  it("a processing job written without counters (by hand or an older queue) is reclaimed and run once", async () => {
+    let runs = 0;
+    const past = new Date(Date.now() - 60_000);
+    await queue.jobs.insertOne({
+      type: "legacy",
+      clientCode: null,
+      payload: {},
+      status: "processing",
+      lockedBy: "old-worker",
+      lockedUntil: past,
+      runAt: past,
+      createdAt: past,
+      updatedAt: past,
+    } as never);
+    start({
+      legacy: async () => {
+        runs++;
+        return "ok";
+      },
+    });
+    await waitFor("completed", async () => (await queue.jobs.countDocuments({ status: "completed" })) === 1);
+    await sleep(200);
+    expect(runs).toBe(1);
+    const job = await queue.jobs.findOne({ type: "legacy" });
+    expect(job).toMatchObject({ status: "completed", attempts: 1, retries: 1, result: "ok" });
+    expect(job?.errors).toHaveLength(1);
+  });
+
   it("fairness: a 10,000-job burst from one tenant does not starve another tenant's job", async () => {
     const started = new Map<string, number>();
     const handlers: JobHandlers = {

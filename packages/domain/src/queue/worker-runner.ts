@@ -63,6 +63,8 @@ class JobAborted extends Error {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Pauses between attempts to record a completion after a database error. */
+const COMPLETION_RETRY_DELAYS_MS = [100, 500, 2_000];
 
 export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
@@ -124,6 +126,31 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     );
   }
 
+  /**
+   * Records a handler's success. A database error here is not the handler's failure: the completion is
+   * retried a few times (the lease still protects the job), and if it cannot be written the job is left
+   * to its lease, never marked failed. False when the attempt lost its lease or nothing could be written.
+   */
+  async function recordCompletion(job: JobDocument, result: unknown, log: Logger): Promise<boolean> {
+    for (const [attempt, delayMs] of COMPLETION_RETRY_DELAYS_MS.entries()) {
+      try {
+        return await queue.complete(job, result);
+      } catch (error) {
+        log.warn({ err: error, attempt: attempt + 1 }, "recording the completion failed; retrying");
+        await sleep(delayMs);
+      }
+    }
+    try {
+      return await queue.complete(job, result);
+    } catch (error) {
+      log.error(
+        { err: error },
+        "recording the completion failed; the lease will expire and the job run again",
+      );
+      return false;
+    }
+  }
+
   async function runJob(job: JobDocument, controller: AbortController): Promise<void> {
     const log = logger.child({
       jobId: String(job._id),
@@ -160,13 +187,13 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       }
       const result = await Promise.race([handler({ job, log, signal: controller.signal }), aborted]);
       clearInterval(heartbeat);
-      const done = await queue.complete(job, result);
+      const done = await recordCompletion(job, result, log);
       outcome = done ? "completed" : "lost";
       if (done) log.info({ durationMs: Date.now() - started }, "job completed");
       else
         log.warn(
           { durationMs: Date.now() - started },
-          "job finished after its lease was lost: result dropped",
+          "job finished but its completion could not be recorded (lease lost, or the database unreachable): result dropped",
         );
     } catch (error) {
       clearInterval(heartbeat);
@@ -233,7 +260,10 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
             return;
           }
           const index = buffered.indexOf(entry);
-          if (index >= 0) buffered.splice(index, 1);
+          if (index >= 0) {
+            buffered.splice(index, 1);
+            planner.finished(entry.job);
+          }
           wakeLoop?.();
         },
         (error: unknown) => {
@@ -249,7 +279,6 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
 
   function launch(job: JobDocument, renewFirst = false): void {
     const controller = new AbortController();
-    planner.started(job);
     const id = String(job._id);
     const done = (renewFirst ? renewThenRun(job, controller) : runJob(job, controller))
       .catch((error: unknown) => logger.error({ err: error, jobId: id }, "job runner crashed"))
@@ -274,6 +303,8 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         exclude: { ...exclude, clientCodes: [...(exclude.clientCodes ?? []), ...probe] },
         select: (candidates) => planner.select(candidates, free),
       });
+      // Held jobs count against caps and rate limits from the claim on, so the main claim below sees them.
+      for (const job of others) planner.started(job);
       jobs.push(...others);
     }
     const limit = free - jobs.length;
@@ -283,9 +314,10 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         leaseMs,
         limit,
         candidates: options.fairness ? limit * 2 : limit,
-        exclude,
+        exclude: probe ? planner.exclusions() : exclude,
         select: (candidates) => planner.select(candidates, limit),
       });
+      for (const job of main) planner.started(job);
       jobs.push(...main);
       return { jobs, full: main.length === limit };
     }
@@ -318,6 +350,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       lastRoundFull = round.full;
       if (stopping) {
         // Claimed while stop() began: hand them straight back.
+        for (const job of round.jobs) planner.finished(job);
         await Promise.all(round.jobs.map((job) => queue.release(job).catch(() => false)));
         break;
       }
@@ -355,6 +388,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       clearInterval(bufferTimer);
       // Prefetched jobs never started: give them back at once.
       const unstarted = buffered.splice(0);
+      for (const { job } of unstarted) planner.finished(job);
       await Promise.all(unstarted.map(({ job }) => queue.release(job).catch(() => false)));
       if (running.size > 0) {
         await Promise.race([
