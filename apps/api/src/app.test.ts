@@ -122,6 +122,31 @@ describe("API foundation", () => {
       expect(res.json()).toMatchObject({ statusCode: 400, message: "Body is not valid JSON" });
     });
 
+    it("names prototype-poisoning keys (valid JSON, refused field names) and changes nothing", async () => {
+      const before = await mongo.db.collection("jobs").countDocuments();
+      for (const [payload, path] of [
+        ['{"message": "x", "__proto__": {"admin": true}}', "body/__proto__"],
+        [
+          '{"message": "x", "nested": {"constructor": {"prototype": {"admin": true}}}}',
+          "body/nested/constructor",
+        ],
+      ] as const) {
+        const res = await app.inject({
+          method: "POST",
+          url: "/api/admin/jobs/echo",
+          headers: { ...admin, "content-type": "application/json" },
+          payload,
+        });
+        expect(res.statusCode).toBe(400);
+        expect(res.json()).toMatchObject({
+          message: `${path} is not allowed: "__proto__" and "constructor.prototype" are refused field names`,
+          code: "ECODRIX_VALIDATION_PROTOTYPE_KEY",
+        });
+      }
+      expect(await mongo.db.collection("jobs").countDocuments()).toBe(before);
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    });
+
     it("answers a malformed URL in the product's error format", async () => {
       const res = await app.inject({ method: "GET", url: "/api/admin/jobs/%E0%A4%A" });
       expect(res.statusCode).toBe(400);

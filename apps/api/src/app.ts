@@ -45,6 +45,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
+    // JSON.parse keeps "__proto__" as a plain own property (it never sets a prototype); the body guard
+    // then refuses such bodies before any hook or handler sees them, naming the field.
+    onProtoPoisoning: "ignore",
+    onConstructorPoisoning: "ignore",
     // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
     frameworkErrors: (error, _request, reply) => {
       const statusCode = error.statusCode ?? 400;

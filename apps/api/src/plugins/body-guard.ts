@@ -4,7 +4,10 @@ import type { FastifyInstance } from "fastify";
 /** Deepest nesting of objects/arrays a JSON body may have; deeper bodies are refused, not half-checked. */
 export const MAX_BODY_DEPTH = 32;
 
-export type BodyProblem = { kind: "operator"; path: string } | { kind: "depth"; path: string };
+export type BodyProblem =
+  | { kind: "operator"; path: string }
+  | { kind: "prototype"; path: string }
+  | { kind: "depth"; path: string };
 
 /**
  * The first problem in a body: a key starting with `$` or containing `.` (e.g. `body/filter/$where`),
@@ -23,6 +26,12 @@ export function findBodyProblem(value: unknown, path = "body", depth = 0): BodyP
   }
   for (const [key, child] of Object.entries(value)) {
     if (key.startsWith("$") || key.includes(".")) return { kind: "operator", path: `${path}/${key}` };
+    if (
+      key === "__proto__" ||
+      (key === "constructor" && child !== null && typeof child === "object" && "prototype" in child)
+    ) {
+      return { kind: "prototype", path: `${path}/${key}` };
+    }
     const found = findBodyProblem(child, `${path}/${key}`, depth + 1);
     if (found) return found;
   }
@@ -32,7 +41,9 @@ export function findBodyProblem(value: unknown, path = "body", depth = 0): BodyP
 /**
  * Refuses any JSON body with a key that MongoDB would read as an operator (`$…`) or a path (`a.b`),
  * at any depth, before schema validation and before any handler: no operator injection even through
- * free-form fields (job payloads, trigger configs). Bodies nested deeper than MAX_BODY_DEPTH levels are
+ * free-form fields (job payloads, trigger configs). Prototype-poisoning keys (`__proto__`,
+ * `constructor.prototype`) are refused here too, by name: the JSON parser leaves them as plain own
+ * properties (app.ts sets onProtoPoisoning "ignore") so that this guard can name the field. Bodies nested deeper than MAX_BODY_DEPTH levels are
  * refused too, so no key goes unchecked.
  */
 export function registerBodyGuard(app: FastifyInstance): void {
@@ -42,6 +53,12 @@ export function registerBodyGuard(app: FastifyInstance): void {
       throw badRequest(
         "ECODRIX_VALIDATION_OPERATOR_KEY",
         `${problem.path} is not allowed: field names must not start with "$" or contain "."`,
+      );
+    }
+    if (problem?.kind === "prototype") {
+      throw badRequest(
+        "ECODRIX_VALIDATION_PROTOTYPE_KEY",
+        `${problem.path} is not allowed: "__proto__" and "constructor.prototype" are refused field names`,
       );
     }
     if (problem?.kind === "depth") {
