@@ -145,7 +145,10 @@ describe("admin jobs API (runbook §2)", () => {
     expect(res.body).toContain('ecodrix_jobs{status="pending",type="send_email"} 2');
     expect(res.body).toContain('ecodrix_jobs{status="pending",type="webhook"} 1');
     await api.queue.jobs.deleteMany({ type: "webhook" });
+    const [done] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
+    await api.queue.complete(done!);
     const later = await api.app.inject({ method: "GET", url: "/metrics" });
     expect(later.body).not.toContain('type="webhook"');
+    expect(later.body).toMatch(/ecodrix_jobs\{status="completed",type="\*"\} [1-9]/);
   });
 });

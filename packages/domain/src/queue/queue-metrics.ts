@@ -5,25 +5,35 @@ import type { Queue } from "./queue.js";
 import type { WorkerObserver } from "./worker-runner.js";
 
 /**
- * `ecodrix_jobs{status,type}`: the queue's depth, read from MongoDB at scrape time (one aggregate),
- * so every API replica reports the same truth and nothing is counted in memory.
+ * `ecodrix_jobs{status,type}`: the queue's depth, read from MongoDB at scrape time, so every API replica
+ * reports the same truth and nothing is counted in memory. Unfinished and dead-lettered jobs are
+ * grouped by type (a `status` match the indexes serve); completed and cancelled jobs — the bulk of the
+ * collection — are only counted per status (`type="*"`), so a scrape never groups a million finished
+ * documents.
  */
 export function registerQueueDepthMetric(registry: Registry, queue: Pick<Queue, "jobs">): void {
   new Gauge({
     name: "ecodrix_jobs",
-    help: "Jobs in the jobs collection by status and type (read at scrape time)",
+    help: "Jobs in the jobs collection by status and type; completed and cancelled per status only (type=*)",
     labelNames: ["status", "type"] as const,
     registers: [registry],
     async collect() {
-      const groups = await queue.jobs
-        .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
-          { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
-        ])
-        .toArray();
+      const [groups, completed, cancelled] = await Promise.all([
+        queue.jobs
+          .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
+            { $match: { status: { $in: ["pending", "processing", "failed"] } } },
+            { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
+          ])
+          .toArray(),
+        queue.jobs.countDocuments({ status: "completed" }),
+        queue.jobs.countDocuments({ status: "cancelled" }),
+      ]);
       this.reset();
       for (const group of groups) {
         this.set({ status: String(group._id.status), type: String(group._id.type) }, group.count);
       }
+      this.set({ status: "completed", type: "*" }, completed);
+      this.set({ status: "cancelled", type: "*" }, cancelled);
     },
   });
 }
