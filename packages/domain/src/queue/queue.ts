@@ -181,6 +181,14 @@ function fence(job: Pick<JobDocument, "_id" | "attempts">): Filter<JobDocument> 
   return { _id: job._id, attempts: job.attempts, status: "processing" };
 }
 
+/** Cancels a pending job; its dedupe key is freed like a finished job's (see finishUpdate). */
+function cancelUpdate(now: Date): UpdateFilter<JobDocument> {
+  return {
+    $set: { status: "cancelled", updatedAt: now, completedAt: now },
+    $rename: { dedupeKey: "finishedDedupeKey" },
+  } as UpdateFilter<JobDocument>;
+}
+
 const emptyCounts = (): StatusCounts => ({
   pending: 0,
   processing: 0,
@@ -281,6 +289,27 @@ export function createQueue(options: QueueOptions): Queue {
     };
   }
 
+  /** Appends `entry` to the job's error history, keeping the last historyLimit entries. */
+  function pushError(entry: JobErrorEntry) {
+    return { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
+  }
+
+  /** The dead letter: `failed` for good, with `entry` as its last error. */
+  function deadLetterUpdate(job: JobDocument, entry: JobErrorEntry, now: Date): UpdateFilter<JobDocument> {
+    return {
+      $set: {
+        status: "failed",
+        lastError: entry.message,
+        lockedBy: null,
+        lockedUntil: null,
+        updatedAt: now,
+        completedAt: now,
+      },
+      ...pushError(entry),
+      ...finishUpdate(job),
+    } as UpdateFilter<JobDocument>;
+  }
+
   async function claimBatch(claim: ClaimBatchOptions): Promise<JobDocument[]> {
     // Losing every compare-and-set to other workers is not "no work": read the new head and try again.
     for (let round = 0; round < 4; round++) {
@@ -336,37 +365,22 @@ export function createQueue(options: QueueOptions): Queue {
       // An expired lease: its worker died or hung. The lease condition stays in the filter, so a
       // worker that renewed it in the meantime keeps its job. The lost run counts as a failed attempt,
       // so a job that kills its worker every time ends up dead-lettered instead of looping forever.
-      const entry: JobErrorEntry = {
-        at: now,
-        attempt: seen.attempts,
-        message: `Lease expired: worker ${seen.lockedBy ?? "?"} stopped renewing it`,
-        code: JobsErrorCode.leaseExpired,
-      };
+      const entry = errorEntry(
+        seen,
+        {
+          message: `Lease expired: worker ${seen.lockedBy ?? "?"} stopped renewing it`,
+          code: JobsErrorCode.leaseExpired,
+        },
+        now,
+      );
       const leaseFilter = {
         _id: seen._id,
         attempts: version,
         status: "processing",
         lockedUntil: { $lt: now },
       } as Filter<JobDocument>;
-      const history = { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
       if (seen.retries >= seen.maxRetries) {
-        ops.push({
-          updateOne: {
-            filter: leaseFilter,
-            update: {
-              $set: {
-                status: "failed",
-                lastError: entry.message,
-                lockedBy: null,
-                lockedUntil: null,
-                updatedAt: now,
-                completedAt: now,
-              },
-              ...history,
-              ...finishUpdate(seen),
-            } as UpdateFilter<JobDocument>,
-          },
-        });
+        ops.push({ updateOne: { filter: leaseFilter, update: deadLetterUpdate(seen, entry, now) } });
         continue;
       }
       ops.push({
@@ -375,7 +389,7 @@ export function createQueue(options: QueueOptions): Queue {
           update: {
             $set: { ...lock, lastError: entry.message },
             $inc: { attempts: 1, retries: 1 },
-            ...history,
+            ...pushError(entry),
           },
         },
       });
@@ -560,20 +574,8 @@ export function createQueue(options: QueueOptions): Queue {
       const now = new Date();
       const final = failure.retryable === false || job.retries >= job.maxRetries;
       const entry = errorEntry(job, failure, now);
-      const history = { $push: { errors: { $each: [entry], $slice: -historyLimit } } };
       if (final) {
-        const update = await jobs.updateOne(fence(job), {
-          $set: {
-            status: "failed",
-            lastError: failure.message,
-            lockedBy: null,
-            lockedUntil: null,
-            updatedAt: now,
-            completedAt: now,
-          },
-          ...history,
-          ...finishUpdate(job),
-        } as UpdateFilter<JobDocument>);
+        const update = await jobs.updateOne(fence(job), deadLetterUpdate(job, entry, now));
         return update.matchedCount === 1 ? { outcome: "failed" } : { outcome: "lost" };
       }
       const delay = Math.max(failure.retryAfterMs ?? 0, backoffDelayMs(job.retries, backoff));
@@ -588,7 +590,7 @@ export function createQueue(options: QueueOptions): Queue {
           updatedAt: now,
         },
         $inc: { retries: 1 },
-        ...history,
+        ...pushError(entry),
       });
       return update.matchedCount === 1 ? { outcome: "retry", runAt } : { outcome: "lost" };
     },
@@ -616,10 +618,7 @@ export function createQueue(options: QueueOptions): Queue {
           ...(filter.id ? { _id: filter.id } : {}),
           ...(filter.clientCode ? { clientCode: filter.clientCode } : {}),
         },
-        {
-          $set: { status: "cancelled", updatedAt: now, completedAt: now },
-          $rename: { dedupeKey: "finishedDedupeKey" },
-        } as UpdateFilter<JobDocument>,
+        cancelUpdate(now),
       );
       return result.modifiedCount;
     },
@@ -627,14 +626,9 @@ export function createQueue(options: QueueOptions): Queue {
     async cancel(id) {
       const _id = parseJobId(id);
       const now = new Date();
-      const cancelled = await jobs.findOneAndUpdate(
-        { _id, status: "pending" },
-        {
-          $set: { status: "cancelled", updatedAt: now, completedAt: now },
-          $rename: { dedupeKey: "finishedDedupeKey" },
-        } as UpdateFilter<JobDocument>,
-        { returnDocument: "after" },
-      );
+      const cancelled = await jobs.findOneAndUpdate({ _id, status: "pending" }, cancelUpdate(now), {
+        returnDocument: "after",
+      });
       if (cancelled) return cancelled;
       const existing = await jobs.findOne({ _id });
       if (!existing) throw jobNotFound(_id);
