@@ -4,6 +4,7 @@
  * back over IPC. Counting starts at `go`, so setup (connect, indexes) is not counted.
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import {
   createLogger,
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
     while (Date.now() < deadline) {
       if (inFlight > 0) quietSince = Date.now();
       else if (Date.now() - quietSince >= 250) return;
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      await sleep(25);
     }
   };
   await client.connect();

@@ -4,8 +4,10 @@
  * contender, and reads their command counts back over IPC. Exported for the smoke test, which runs
  * them with tiny counts.
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { createQueue, JOBS_COLLECTION, type Queue } from "@ecodrix/domain";
@@ -175,8 +177,6 @@ function handledSum(workers: WorkerHandle[]): number {
 function firstError(workers: WorkerHandle[]): Error | undefined {
   return workers.find((worker) => worker.error)?.error;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls (in memory, no database traffic) until `done()` or the deadline; throws a worker's error. */
 async function waitUntil(workers: WorkerHandle[], done: () => boolean, deadline: number): Promise<void> {

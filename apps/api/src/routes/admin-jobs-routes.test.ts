@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { admin, startTestApi, type TestApi } from "../test-app.js";
@@ -40,7 +41,7 @@ describe("admin jobs API (runbook §2)", () => {
       { type: "webhook", clientCode: "beta" },
     ]);
     await api.queue.claim("w", 1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sleep(10);
     const res = await call("GET", "/api/admin/jobs/stats");
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({

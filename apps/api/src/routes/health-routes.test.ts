@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, createQueue } from "@ecodrix/domain";
 import { startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
@@ -32,7 +33,7 @@ describe("GET /api/saas/health", () => {
       let recovered = 0;
       for (let attempt = 0; attempt < 30 && recovered !== 200; attempt++) {
         recovered = (await app.inject({ method: "GET", url: "/api/saas/health" })).statusCode;
-        if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+        if (recovered !== 200) await sleep(500);
       }
       expect(recovered).toBe(200);
     } finally {

@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "../logging/logger.js";
 import { createQueue } from "./queue.js";
 import { createWorkerRunner } from "./worker-runner.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("a database outage while a job completes", () => {
   const dir = mkdtempSync(path.join(tmpdir(), "ecodrix-outage-"));

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../logging/logger.js";
@@ -31,9 +32,9 @@ describe("cron scheduler", () => {
       createCronScheduler({ queue, schedules: [everySecond], logger }),
     );
     for (const replica of replicas) replica.start();
-    await new Promise((resolve) => setTimeout(resolve, 3_300));
+    await sleep(3_300);
     for (const replica of replicas) replica.stop();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
 
     const jobs = await queue.jobs.find({}).toArray();
     const ticks = jobs.map((job) => String(job.payload.scheduledFor));

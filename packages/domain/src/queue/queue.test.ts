@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -5,8 +6,6 @@ import { AppError } from "../errors/app-error.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { JobDocument } from "./job-types.js";
 import { createQueue, type Queue } from "./queue.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("job queue", () => {
   let mongo: TestMongo;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { ObjectId } from "mongodb";
@@ -7,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createQueue, type Queue } from "./queue.js";
 
 const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "test-fixtures/worker-process.ts");
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("worker processes (real child processes on the embedded server)", () => {
   let mongo: TestMongo;

@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,6 @@ import type { JobHandlers } from "./job-handler.js";
 import { createQueue, type Queue } from "./queue.js";
 import { createWorkerRunner, type WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const quiet = createLogger({ level: "silent", name: "test" });
 
 describe("worker runner", () => {

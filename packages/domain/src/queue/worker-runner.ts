@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { AppError } from "../errors/app-error.js";
 import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
@@ -62,7 +63,6 @@ class JobAborted extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** Pauses between attempts to record a completion after a database error. */
 const COMPLETION_RETRY_DELAYS_MS = [100, 500, 2_000];
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSecretBox } from "../crypto/secret-box.js";
@@ -157,7 +158,7 @@ describe("tenant connection pool", () => {
     const pool = createTenantConnectionPool({ datasources, idleMs: 1_000 });
     try {
       const db = await pool.db("clinic-a");
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await sleep(600);
       await db.collection("leads").countDocuments();
       // 1.1 s after db(), 0.5 s after the last operation: not idle.
       expect(await pool.sweepIdle(Date.now() + 500)).toBe(0);

@@ -1,6 +1,7 @@
 // A real worker process for the queue's multi-process tests: RUNNERS worker runners sharing one
 // MongoClient, with a `record` handler that logs each execution in the `executions` collection.
 // Env: MONGODB_URI, SERVICES_DB_NAME, RUNNERS, CONCURRENCY, LEASE_MS. Prints READY once claiming.
+import { setTimeout as sleep } from "node:timers/promises";
 import { MongoClient } from "mongodb";
 import { createLogger } from "../../logging/logger.js";
 import type { JobHandlers } from "../job-handler.js";
@@ -19,7 +20,7 @@ const handlers: JobHandlers = {
   record: async ({ job }) => {
     await executions.insertOne({ jobId: job._id, attempt: job.attempts, pid: process.pid, at: new Date() });
     const ms = Number(job.payload.ms ?? 0);
-    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+    if (ms > 0) await sleep(ms);
     return { pid: process.pid };
   },
 };
