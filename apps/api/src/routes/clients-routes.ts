@@ -6,7 +6,7 @@ import {
   clientViewSchema,
   createClientBodySchema,
   datasourceBodySchema,
-  SECRET_FIELDS,
+  secretNamesSchema,
   setSecretsBodySchema,
   type UpdateClientInput,
   updateClientBodySchema,
@@ -14,8 +14,6 @@ import {
 import type { FastifyInstance } from "fastify";
 
 type CodeParams = { clientCode: string };
-
-const secretNames = { type: "array", items: { type: "string", enum: [...SECRET_FIELDS] } } as const;
 
 /**
  * Admin routes for clients (runbook §1 steps 1–3, §3, §10). Registered inside the admin scope, so
@@ -94,8 +92,8 @@ export function clientsRoutes(app: FastifyInstance, deps: { clients: ClientServi
             type: "object",
             properties: {
               clientCode: { type: "string" },
-              secretsSet: secretNames,
-              updated: secretNames,
+              secretsSet: secretNamesSchema,
+              updated: secretNamesSchema,
               automationWebhookSecret: { type: "string" },
               warning: { type: "string" },
             },

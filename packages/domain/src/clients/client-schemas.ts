@@ -6,10 +6,18 @@ import { SECRET_FIELDS } from "./client-types.js";
  * JSON schemas for the clients API (Fastify validates with them; unknown fields are refused by
  * `additionalProperties: false`). They live here, beside the rules they describe.
  */
+const clientCodeSchema = { type: "string", pattern: CLIENT_CODE_PATTERN } as const;
+
+/** A list of secret field names (never values): what a client has set, what a request changed. */
+export const secretNamesSchema = {
+  type: "array",
+  items: { type: "string", enum: [...SECRET_FIELDS] },
+} as const;
+
 export const clientCodeParamsSchema = {
   type: "object",
   additionalProperties: false,
-  properties: { clientCode: { type: "string", pattern: CLIENT_CODE_PATTERN } },
+  properties: { clientCode: clientCodeSchema },
   required: ["clientCode"],
 } as const;
 
@@ -26,7 +34,7 @@ export const createClientBodySchema = {
   properties: {
     name: nameSchema,
     email: emailSchema,
-    clientCode: { type: "string", pattern: CLIENT_CODE_PATTERN },
+    clientCode: clientCodeSchema,
   },
   required: ["name", "email"],
 } as const;
@@ -77,7 +85,7 @@ export const clientViewSchema = {
     status: { type: "string" },
     apiKeyHint: { type: "string" },
     apiKeyCreatedAt: { type: "string" },
-    secretsSet: { type: "array", items: { type: "string", enum: [...SECRET_FIELDS] } },
+    secretsSet: secretNamesSchema,
     datasource: {
       type: "object",
       properties: { registered: { type: "boolean" }, dbName: { type: ["string", "null"] } },
