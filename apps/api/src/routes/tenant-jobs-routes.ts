@@ -1,4 +1,4 @@
-import { notFound, pingMongo, type Queue, type TenantConnectionPool } from "@ecodrix/domain";
+import { JOB_ID_PATTERN, notFound, pingMongo, type Queue, type TenantConnectionPool } from "@ecodrix/domain";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
 
@@ -40,7 +40,7 @@ export function tenantJobsRoutes(
         params: {
           type: "object",
           additionalProperties: false,
-          properties: { id: { type: "string", pattern: "^[0-9a-fA-F]{24}$" } },
+          properties: { id: { type: "string", pattern: JOB_ID_PATTERN } },
           required: ["id"],
         },
         response: { 200: jobStatusSchema },

@@ -12,12 +12,14 @@ export const JobsErrorCode = {
   leaseExpired: "ECODRIX_JOBS_LEASE_EXPIRED",
 } as const;
 
-const OBJECT_ID = /^[0-9a-fA-F]{24}$/;
+/** A job id as text: an ObjectId's 24 hexadecimal digits (also the tenant route's schema pattern). */
+export const JOB_ID_PATTERN = "^[0-9a-fA-F]{24}$";
+const jobIdRegex = new RegExp(JOB_ID_PATTERN);
 
 /** A job id from user input (URL, CLI argument); 400 when it is not a 24-hex-digit ObjectId. */
 export function parseJobId(id: string | ObjectId): ObjectId {
   if (id instanceof ObjectId) return id;
-  if (typeof id !== "string" || !OBJECT_ID.test(id)) {
+  if (typeof id !== "string" || !jobIdRegex.test(id)) {
     throw badRequest(JobsErrorCode.invalidId, "Invalid job id: expected 24 hexadecimal characters");
   }
   return new ObjectId(id);
