@@ -202,13 +202,12 @@ function describe(name: string): string {
   return property?.description ?? "a valid value";
 }
 
+const missing = (name: string) => `${name} is missing: expected ${describe(name)}`;
+const malformed = (name: string) => `${name} is malformed: expected ${describe(name)}`;
+
 function firstProblem(error: ErrorObject): string {
-  if (error.keyword === "required") {
-    const name = String(error.params.missingProperty);
-    return `${name} is missing: expected ${describe(name)}`;
-  }
-  const name = error.instancePath.replace(/^\//, "");
-  return `${name} is malformed: expected ${describe(name)}`;
+  if (error.keyword === "required") return missing(String(error.params.missingProperty));
+  return malformed(error.instancePath.replace(/^\//, ""));
 }
 
 /**
@@ -220,7 +219,7 @@ function checkParses(name: string, parse: () => unknown): void {
   try {
     parse();
   } catch {
-    throw new ConfigError(`${name} is malformed: expected ${describe(name)}`);
+    throw new ConfigError(malformed(name));
   }
 }
 
@@ -259,7 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     new Cron(String(values.SCORE_RECALCULATION_CRON), { paused: true }).stop(),
   );
   const current = decodeKey(String(values.ENCRYPTION_KEY));
-  if (!current) throw new ConfigError(`ENCRYPTION_KEY is malformed: expected ${describe("ENCRYPTION_KEY")}`);
+  if (!current) throw new ConfigError(malformed("ENCRYPTION_KEY"));
   const previous = String(values.ENCRYPTION_KEYS_PREVIOUS)
     .split(",")
     .map((part) => part.trim())
@@ -341,13 +340,13 @@ export function loadMongoConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<Config, "mongodbUri" | "servicesDbName"> {
   const uri = env.MONGODB_URI;
-  if (!uri) throw new ConfigError(`MONGODB_URI is missing: expected ${describe("MONGODB_URI")}`);
+  if (!uri) throw new ConfigError(missing("MONGODB_URI"));
   if (!new RegExp(schema.properties.MONGODB_URI.pattern).test(uri)) {
-    throw new ConfigError(`MONGODB_URI is malformed: expected ${describe("MONGODB_URI")}`);
+    throw new ConfigError(malformed("MONGODB_URI"));
   }
   const dbName = env.SERVICES_DB_NAME || schema.properties.SERVICES_DB_NAME.default;
   if (!new RegExp(schema.properties.SERVICES_DB_NAME.pattern).test(dbName)) {
-    throw new ConfigError(`SERVICES_DB_NAME is malformed: expected ${describe("SERVICES_DB_NAME")}`);
+    throw new ConfigError(malformed("SERVICES_DB_NAME"));
   }
   return { mongodbUri: uri, servicesDbName: dbName };
 }
