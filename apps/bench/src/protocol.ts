@@ -62,16 +62,19 @@ export type ChildMessage =
   | ({ type: "stopped"; pickupMs: number[] } & WorkerSnapshot)
   | { type: "error"; message: string };
 
-export function isChildMessage(value: unknown): value is ChildMessage {
+/** An IPC message of either side: an object with a string `type`. */
+function hasStringType(value: unknown): boolean {
   return (
     typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string"
   );
 }
 
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return hasStringType(value);
+}
+
 export function isParentMessage(value: unknown): value is ParentMessage {
-  return (
-    typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string"
-  );
+  return hasStringType(value);
 }
 
 /** Counts `commandStarted` events (the driver's command monitoring) by command name. */
