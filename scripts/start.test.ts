@@ -33,15 +33,52 @@ function processesMentioning(text: string): string[] {
   return out.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The Java, API and worker processes `npm start` launched (tsx may add an esbuild helper beside them). */
+function launchedBy(parent: number): { java: number; api: number; worker: number } {
+  const children = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const pidOf = (text: string) => Number(children.find((line) => line.includes(text))?.split(" ")[0]);
+  return {
+    java: pidOf("com.ecodrix.embeddedmongo.EmbeddedMongo"),
+    api: pidOf("apps/api/src/main.ts"),
+    worker: pidOf("apps/worker/src/main.ts"),
+  };
+}
+
 describe("npm start (embedded database, API and worker as separate processes)", () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-start-"));
-  let child: ChildProcess | undefined;
+  const dataDirs: string[] = [];
+  const started: ChildProcess[] = [];
   afterAll(() => {
-    child?.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
+    // Whatever a failed test left: the start command and everything in its process group.
+    for (const child of started) {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("serves health, runs the echo job in the worker process, and Ctrl-C stops everything", async () => {
+  async function startProduct(): Promise<{
+    child: ChildProcess;
+    port: number;
+    dataDir: string;
+    output: () => string;
+  }> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-start-"));
+    dataDirs.push(dataDir);
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -53,25 +90,34 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     delete env.CORE_API_TOKEN;
     delete env.ENCRYPTION_KEY;
     let output = "";
-    child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/start.ts")], {
+    // Its own process group, so cleanup can reach every process it starts.
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/start.ts")], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
+    started.push(child);
     child.stdout?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
     child.stderr?.on("data", (chunk: Buffer) => {
       output += chunk.toString();
     });
+    await waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/saas/health`);
+      return res.status === 200 ? true : undefined;
+    }, 60_000);
+    return { child, port, dataDir, output: () => output };
+  }
+
+  it("serves health, runs the echo job in the worker process, and Ctrl-C stops everything", async () => {
+    const { child, port, dataDir, output } = await startProduct();
     const base = `http://127.0.0.1:${port}`;
 
-    const health = await waitFor(async () => {
-      const res = await fetch(`${base}/api/saas/health`);
-      return res.status === 200 ? ((await res.json()) as { mongo: string }) : undefined;
-    }, 60_000);
+    const health = (await (await fetch(`${base}/api/saas/health`)).json()) as { mongo: string };
     expect(health.mongo).toBe("up");
-    expect(output).toContain(`http://localhost:${port}`);
-    expect(output).toContain(path.join(dataDir, "dev.env"));
+    expect(output()).toContain(`http://localhost:${port}`);
+    expect(output()).toContain(path.join(dataDir, "dev.env"));
 
     const token = /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1];
     expect(token).toBeTruthy();
@@ -100,35 +146,27 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     ).toBe(true);
     expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
 
-    const children = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(child.pid)], {
-      encoding: "utf8",
-    })
-      .split("\n")
-      .map((line) => line.trim())
-      .filter(Boolean);
-    const pidOf = (text: string) => Number(children.find((line) => line.includes(text))?.split(" ")[0]);
-    // Java, the API and the worker (tsx may add an esbuild helper beside them).
-    const launched = [
-      pidOf("com.ecodrix.embeddedmongo.EmbeddedMongo"),
-      pidOf("apps/api/src/main.ts"),
-      pidOf("apps/worker/src/main.ts"),
-    ];
+    const { java, api, worker } = launchedBy(child.pid ?? 0);
+    const launched = [java, api, worker];
     expect(launched.every((pid) => Number.isInteger(pid) && pid > 0)).toBe(true);
-    expect(launched[2]).toBe(job.result?.pid);
+    expect(worker).toBe(job.result?.pid);
 
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     // No API, worker or Java process is left behind.
     await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 15_000);
-    const alive = launched.filter((pid) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(launched.filter(isAlive)).toEqual([]);
+  });
+
+  it("killed with SIGKILL, it still takes the API, the worker and the database down with it", async () => {
+    const { child } = await startProduct();
+    const launched = Object.values(launchedBy(child.pid ?? 0));
+    expect(launched.every((pid) => Number.isInteger(pid) && pid > 0 && isAlive(pid))).toBe(true);
+
+    child.kill("SIGKILL");
+    // Java watches its stdin pipe; the API and the worker their IPC channel: none outlives the parent.
+    await waitFor(async () => (launched.some(isAlive) ? undefined : true), 20_000);
+    expect(launched.filter(isAlive)).toEqual([]);
   });
 });

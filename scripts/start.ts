@@ -43,7 +43,8 @@ let shuttingDown = false;
 function launch(name: string, entry: string): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, entry)], {
     env,
-    stdio: "inherit",
+    // The IPC channel lets the API and the worker notice when this process dies, even by SIGKILL.
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
   });
   children.set(name, child);
   child.on("exit", (code, signal) => {

@@ -1,4 +1,10 @@
-import { connectCentralMongo, createLogger, createQueue, loadConfigOrExit } from "@ecodrix/domain";
+import {
+  connectCentralMongo,
+  createLogger,
+  createQueue,
+  loadConfigOrExit,
+  stopWithParent,
+} from "@ecodrix/domain";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 
@@ -20,4 +26,5 @@ closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
   await mongo.close();
 });
 
+stopWithParent(logger);
 await app.listen({ port: config.port, host: config.host });

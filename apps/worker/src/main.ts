@@ -5,6 +5,7 @@ import {
   createWorkerMetrics,
   loadConfigOrExit,
   startMetricsServer,
+  stopWithParent,
 } from "@ecodrix/domain";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
@@ -32,6 +33,7 @@ closeWithGrace({ delay: config.worker.shutdownTimeoutMs + 5_000, logger }, async
   await mongo.close();
 });
 
+stopWithParent(logger);
 worker.start();
 logger.info(
   {

@@ -11,6 +11,7 @@ export * from "./cors/cors-origin-repository.js";
 export * from "./crypto/reencrypt-secrets.js";
 export * from "./crypto/secret-box.js";
 export * from "./errors/app-error.js";
+export * from "./lifecycle/stop-with-parent.js";
 export * from "./logging/logger.js";
 export * from "./mongo/mongo.js";
 export * from "./queue/backoff.js";
