@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { isProcessAlive } from "@ecodrix/test-kit";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -31,15 +32,6 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 function processesMentioning(text: string): string[] {
   const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
   return out.split("\n").filter((line) => line.includes(text) && !line.includes("ps -eo"));
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The Java, API and worker processes `npm start` launched (tsx may add an esbuild helper beside them). */
@@ -156,17 +148,17 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     expect(await exited).toBe(0);
     // No API, worker or Java process is left behind.
     await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 15_000);
-    expect(launched.filter(isAlive)).toEqual([]);
+    expect(launched.filter(isProcessAlive)).toEqual([]);
   });
 
   it("killed with SIGKILL, it still takes the API, the worker and the database down with it", async () => {
     const { child } = await startProduct();
     const launched = Object.values(launchedBy(child.pid ?? 0));
-    expect(launched.every((pid) => Number.isInteger(pid) && pid > 0 && isAlive(pid))).toBe(true);
+    expect(launched.every((pid) => Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))).toBe(true);
 
     child.kill("SIGKILL");
     // Java watches its stdin pipe; the API and the worker their IPC channel: none outlives the parent.
-    await waitFor(async () => (launched.some(isAlive) ? undefined : true), 20_000);
-    expect(launched.filter(isAlive)).toEqual([]);
+    await waitFor(async () => (launched.some(isProcessAlive) ? undefined : true), 20_000);
+    expect(launched.filter(isProcessAlive)).toEqual([]);
   });
 });

@@ -5,17 +5,9 @@ import { fileURLToPath } from "node:url";
 import { MongoClient } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { startEmbeddedMongo } from "./embedded-mongo.js";
+import { isProcessAlive } from "./processes.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -34,7 +26,7 @@ describe("embedded MongoDB launcher", () => {
     expect(await client.db("x").collection("y").countDocuments()).toBe(1);
     await client.close();
     await server.stop();
-    expect(server.pid && isAlive(server.pid)).toBe(false);
+    expect(server.pid && isProcessAlive(server.pid)).toBe(false);
   });
 
   it("keeps data in the H2 file backend across restarts", async () => {
@@ -87,8 +79,8 @@ describe("embedded MongoDB launcher", () => {
       });
       parent.once("exit", () => reject(new Error(`parent exited early: ${output}`)));
     });
-    expect(isAlive(javaPid)).toBe(true);
+    expect(isProcessAlive(javaPid)).toBe(true);
     parent.kill("SIGKILL");
-    expect(await waitUntil(() => !isAlive(javaPid), 10_000)).toBe(true);
+    expect(await waitUntil(() => !isProcessAlive(javaPid), 10_000)).toBe(true);
   });
 });
