@@ -13,7 +13,7 @@ import { requireAdmin } from "./plugins/admin-auth.js";
 import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 import { registerBodyGuard } from "./plugins/body-guard.js";
 import { registerCors } from "./plugins/cors.js";
-import { registerErrorHandler } from "./plugins/error-handler.js";
+import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
@@ -50,15 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onProtoPoisoning: "ignore",
     onConstructorPoisoning: "ignore",
     // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
-    frameworkErrors: (error, _request, reply) => {
-      const statusCode = error.statusCode ?? 400;
-      (reply as FastifyReply).status(statusCode).send({
-        statusCode,
-        error: statusCode === 400 ? "Bad Request" : "Error",
-        message: error.code === "FST_ERR_BAD_URL" ? "The URL is malformed" : error.message,
-        code: `ECODRIX_HTTP_${statusCode}`,
-      });
-    },
+    frameworkErrors: (error, request, reply) => frameworkErrorHandler(error, request, reply as FastifyReply),
   });
   registerValidation(app);
   registerErrorHandler(app);

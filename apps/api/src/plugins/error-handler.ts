@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http";
 import { AppError } from "@ecodrix/domain";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export interface ErrorBody {
   statusCode: number;
@@ -11,6 +11,20 @@ export interface ErrorBody {
 
 function body(statusCode: number, message: string, code: string): ErrorBody {
   return { statusCode, error: STATUS_CODES[statusCode] ?? "Error", message, code };
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised before routing (a malformed URL, an over-long path
+ * parameter) in the same body as every other error.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const statusCode = error.statusCode ?? 400;
+  const message = error.code === "FST_ERR_BAD_URL" ? "The URL is malformed" : error.message;
+  reply.status(statusCode).send(body(statusCode, message, `ECODRIX_HTTP_${statusCode}`));
 }
 
 /** Names the field of a schema validation error, e.g. `body/email must match format "email"`. */
