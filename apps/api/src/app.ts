@@ -1,12 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import {
-  type Config,
-  createTenancyServices,
-  type Logger,
-  type Queue,
-  type TenancyServices,
-} from "@ecodrix/domain";
+import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
+import type { Config, Logger } from "@ecodrix/platform";
+import type { Queue } from "@ecodrix/queue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";

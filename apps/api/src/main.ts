@@ -1,10 +1,5 @@
-import {
-  connectCentralMongo,
-  createLogger,
-  createQueue,
-  loadConfigOrExit,
-  stopWithParent,
-} from "@ecodrix/domain";
+import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 

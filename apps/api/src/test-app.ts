@@ -2,13 +2,9 @@
 // embedded server, with logs captured so tests can grep them. Not a *.test.ts file: no tests here.
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import {
-  createLogger,
-  createQueue,
-  createTenancyServices,
-  type Queue,
-  type TenancyServices,
-} from "@ecodrix/domain";
+import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { type Db, MongoClient } from "mongodb";

@@ -6,14 +6,14 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoBackend } from "@agendajs/mongo-backend";
+import { createLogger } from "@ecodrix/platform";
 import {
-  createLogger,
   createQueue,
   createWorkerRunner,
   JOBS_COLLECTION,
   type JobDocument,
   readyFilter,
-} from "@ecodrix/domain";
+} from "@ecodrix/queue";
 import { Agenda, type Job } from "agenda";
 import { type Db, MongoClient } from "mongodb";
 import {

@@ -1,12 +1,5 @@
-import {
-  connectCentralMongo,
-  createLogger,
-  createQueue,
-  createWorkerMetrics,
-  loadConfigOrExit,
-  startMetricsServer,
-  stopWithParent,
-} from "@ecodrix/domain";
+import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
+import { createQueue, createWorkerMetrics, startMetricsServer } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
 

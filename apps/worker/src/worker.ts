@@ -1,17 +1,16 @@
+import type { Config, Logger } from "@ecodrix/platform";
 import {
-  type Config,
   type CronSchedule,
   type CronScheduler,
   createCronScheduler,
   createRetentionSweeper,
   createWorkerRunner,
   type JobHandlers,
-  type Logger,
   type Queue,
   type RetentionSweeper,
   type WorkerObserver,
   type WorkerRunner,
-} from "@ecodrix/domain";
+} from "@ecodrix/queue";
 import { handlers as defaultHandlers } from "./handlers/index.js";
 import { schedules as defaultSchedules } from "./schedules/index.js";
 

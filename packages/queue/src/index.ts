@@ -1,1 +1,10 @@
-export {};
+export * from "./backoff.js";
+export * from "./cron-scheduler.js";
+export * from "./fairness.js";
+export * from "./job-errors.js";
+export * from "./job-handler.js";
+export * from "./job-types.js";
+export * from "./queue.js";
+export * from "./queue-metrics.js";
+export * from "./retention-sweeper.js";
+export * from "./worker-runner.js";

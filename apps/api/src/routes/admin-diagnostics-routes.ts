@@ -1,4 +1,4 @@
-import type { Queue } from "@ecodrix/domain";
+import type { Queue } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 
 /** Diagnostic admin routes: an echo job that proves API → jobs → worker end to end (jobs: admin-jobs-routes). */

@@ -5,7 +5,7 @@ import {
   jobNotFound,
   parseJobId,
   type Queue,
-} from "@ecodrix/domain";
+} from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 
 const date = { type: "string", format: "date-time" } as const;

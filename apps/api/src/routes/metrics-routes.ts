@@ -1,4 +1,4 @@
-import { type Queue, registerQueueDepthMetric } from "@ecodrix/domain";
+import { type Queue, registerQueueDepthMetric } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 

@@ -1,4 +1,6 @@
-import { JOB_ID_PATTERN, notFound, pingMongo, type Queue, type TenantConnectionPool } from "@ecodrix/domain";
+import type { TenantConnectionPool } from "@ecodrix/domain";
+import { notFound, pingMongo } from "@ecodrix/platform";
+import { JOB_ID_PATTERN, type Queue } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
 

@@ -1,10 +1,10 @@
 import {
-  connectCentralMongo,
   createSecretBox,
   type ReencryptProgress,
   type ReencryptReport,
   reencryptStoredSecrets,
 } from "@ecodrix/domain";
+import { connectCentralMongo } from "@ecodrix/platform";
 import type { CliCommand, CliIo } from "../command.js";
 
 function progressBar(progress: ReencryptProgress): string {

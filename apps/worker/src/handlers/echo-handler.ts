@@ -1,4 +1,4 @@
-import type { JobHandler } from "@ecodrix/domain";
+import type { JobHandler } from "@ecodrix/queue";
 
 /** Diagnostic job: proves a job travels API → jobs → worker. Returns what it was given. */
 export const echoHandler: JobHandler = async ({ job, log }) => {

@@ -1,4 +1,4 @@
-import type { JobHandlers } from "@ecodrix/domain";
+import type { JobHandlers } from "@ecodrix/queue";
 import { echoHandler } from "./echo-handler.js";
 import { noopHandler } from "./noop-handler.js";
 import { scoreRecalculationHandler } from "./score-recalculation-handler.js";

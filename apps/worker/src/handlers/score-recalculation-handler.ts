@@ -1,4 +1,4 @@
-import type { JobHandler } from "@ecodrix/domain";
+import type { JobHandler } from "@ecodrix/queue";
 
 /**
  * The nightly `score_recalculation` cron job. Deliberately a no-op until the CRM issue brings lead

@@ -1,4 +1,5 @@
-import type { Config, CronSchedule } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
+import type { CronSchedule } from "@ecodrix/queue";
 
 /** Every cron schedule the workers run. Each replica runs all of them; each tick makes one job. */
 export function schedules(config: Pick<Config, "worker">): CronSchedule[] {

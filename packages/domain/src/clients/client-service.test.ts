@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCorsOriginRepository } from "../cors/cors-origin-repository.js";
 import { createSecretBox } from "../crypto/secret-box.js";
-import { createLogger } from "../logging/logger.js";
-import { createQueue } from "../queue/queue.js";
 import { createDatasourceRepository } from "../tenants/datasource-repository.js";
 import { createClientRepository } from "./client-repository.js";
 import { createClientSecretsRepository } from "./client-secrets-repository.js";

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { badRequest, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
+import type { Queue } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
-import { badRequest, forbidden, notFound, unauthorized } from "../errors/app-error.js";
-import type { Logger } from "../logging/logger.js";
-import type { Queue } from "../queue/queue.js";
 import type { DatasourceRepository } from "../tenants/datasource-repository.js";
 import { parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
 import { apiKeyHint, apiKeyMatches, generateApiKey, hashApiKey } from "./api-key.js";

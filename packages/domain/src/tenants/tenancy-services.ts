@@ -1,11 +1,11 @@
+import type { Logger } from "@ecodrix/platform";
+import type { Queue } from "@ecodrix/queue";
 import type { Db } from "mongodb";
 import { createClientRepository } from "../clients/client-repository.js";
 import { createClientSecretsRepository } from "../clients/client-secrets-repository.js";
 import { type ClientService, createClientService } from "../clients/client-service.js";
 import { type CorsOriginRepository, createCorsOriginRepository } from "../cors/cors-origin-repository.js";
 import { createSecretBox, type SecretBox } from "../crypto/secret-box.js";
-import type { Logger } from "../logging/logger.js";
-import type { Queue } from "../queue/queue.js";
 import { createDatasourceRepository, type DatasourceRepository } from "./datasource-repository.js";
 import {
   createTenantConnectionPool,

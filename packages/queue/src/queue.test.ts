@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { AppError } from "../errors/app-error.js";
 import { backoffDelayMs } from "./backoff.js";
 import type { JobDocument } from "./job-types.js";
 import { createQueue, type Queue } from "./queue.js";

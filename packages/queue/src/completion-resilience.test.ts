@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createLogger } from "@ecodrix/platform";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
-import { createLogger } from "../logging/logger.js";
 import { createQueue } from "./queue.js";
 import { createWorkerRunner } from "./worker-runner.js";
 

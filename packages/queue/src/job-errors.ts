@@ -1,5 +1,5 @@
+import { type AppError, badRequest, conflict, notFound } from "@ecodrix/platform";
 import { ObjectId } from "mongodb";
-import { type AppError, badRequest, conflict, notFound } from "../errors/app-error.js";
 
 /** The queue's error codes (`ECODRIX_JOBS_*`); the API maps them to HTTP, the CLI prints the message. */
 export const JobsErrorCode = {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { createLogger } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createLogger } from "../logging/logger.js";
 import { type CronSchedule, createCronScheduler, cronTickId } from "./cron-scheduler.js";
 import { createQueue, type Queue } from "./queue.js";
 

@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from "@ecodrix/platform";
 import {
   type AnyBulkWriteOperation,
   type Collection,
@@ -7,7 +8,6 @@ import {
   ObjectId,
   type UpdateFilter,
 } from "mongodb";
-import { isDuplicateKeyError } from "../errors/app-error.js";
 import { type BackoffOptions, backoffDelayMs, DEFAULT_BACKOFF } from "./backoff.js";
 import { invalidJobInput, JobsErrorCode, jobNotFound, jobNotPending, parseJobId } from "./job-errors.js";
 import {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AppError } from "@ecodrix/platform";
 import type { Logger } from "pino";
-import { AppError } from "../errors/app-error.js";
 import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
 import { JobsErrorCode } from "./job-errors.js";
 import type { JobHandlers } from "./job-handler.js";

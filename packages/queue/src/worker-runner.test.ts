@@ -1,10 +1,9 @@
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
+import { createLogger, permanentFailure, retryLater } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { permanentFailure, retryLater } from "../errors/app-error.js";
-import { createLogger } from "../logging/logger.js";
 import type { JobHandlers } from "./job-handler.js";
 import { createQueue, type Queue } from "./queue.js";
 import { createWorkerRunner, type WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";

@@ -2,8 +2,8 @@
 // MongoClient, with a `record` handler that logs each execution in the `executions` collection.
 // Env: MONGODB_URI, SERVICES_DB_NAME, RUNNERS, CONCURRENCY, LEASE_MS. Prints READY once claiming.
 import { setTimeout as sleep } from "node:timers/promises";
+import { createLogger } from "@ecodrix/platform";
 import { MongoClient } from "mongodb";
-import { createLogger } from "../../logging/logger.js";
 import type { JobHandlers } from "../job-handler.js";
 import { createQueue } from "../queue.js";
 import { createWorkerRunner } from "../worker-runner.js";
