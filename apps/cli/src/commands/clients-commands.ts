@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import type { ClientView } from "@ecodrix/domain";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type AdminApiClient, createAdminApiClient } from "../api/admin-api-client.js";
 import { DEFAULT_API_URL, loadAdminApiConfig } from "../api/admin-api-config.js";
 import { type CliContext, CliError, type CliIo, type CommandGroup, UsageError } from "../command.js";
@@ -209,7 +209,7 @@ export const clientsCommands: CommandGroup = (program, context) => {
       .argument("<clientCode>")
       .option("--name <name>", "new name")
       .option("--email <email>", "new contact e-mail")
-      .option("--status <status>", "active or suspended"),
+      .addOption(new Option("--status <status>", "suspend or reactivate").choices(["active", "suspended"])),
     context,
   ).action(
     async (clientCode: string, options: ApiOptions & { name?: string; email?: string; status?: string }) => {

@@ -18,6 +18,8 @@ interface CommandEntry {
   path: string;
   subcommands: Array<{ name: string; description: string }>;
   options: OptionEntry[];
+  /** The allowed values of its positional arguments, when they have a fixed set (`completion <shell>`). */
+  argumentChoices: string[];
 }
 
 function optionValue(option: Option): OptionEntry["value"] {
@@ -42,6 +44,7 @@ export function describeCommands(program: Command): CommandEntry[] {
         description: option.description,
         value: optionValue(option),
       })),
+      argumentChoices: command.registeredArguments.flatMap((argument) => argument.argChoices ?? []),
     });
     for (const sub of command.commands) visit(sub, path ? `${path} ${sub.name()}` : sub.name());
   };
@@ -100,10 +103,14 @@ export function bashCompletionScript(program: Command): string {
     "  esac",
     `  case "$command_path" in`,
     ...entries.map((entry) => {
-      const options = entry.options.flatMap((option) => option.flags).join(" ");
-      const subcommands = entry.subcommands.map((sub) => sub.name).join(" ");
-      // Subcommands first; options when the word starts with "-" or nothing else can follow.
-      return `    ${quote(entry.path)}) if [[ "$cur" == -* || -z ${quote(subcommands)} ]]; then candidates=${quote(options)}; else candidates=${quote(subcommands)}; fi ;;`;
+      const options = quote(entry.options.flatMap((option) => option.flags).join(" "));
+      const words = [...entry.subcommands.map((sub) => sub.name), ...entry.argumentChoices];
+      // Subcommands (or argument values) first; options when the word starts with "-" or nothing else fits.
+      const choose =
+        words.length === 0
+          ? `candidates=${options}`
+          : `if [[ "$cur" == -* ]]; then candidates=${options}; else candidates=${quote(words.join(" "))}; fi`;
+      return `    ${quote(entry.path)}) ${choose} ;;`;
     }),
     "  esac",
     `  mapfile -t COMPREPLY < <(compgen -W "$candidates" -- "$cur")`,
@@ -115,8 +122,10 @@ export function bashCompletionScript(program: Command): string {
 }
 
 /** `name:description` for zsh's _describe (a colon in the name must be escaped). */
-const describeItem = (name: string, description: string) =>
-  quote(`${name.replaceAll(":", "\\:")}:${firstLine(description)}`);
+const describeItem = (name: string, description: string) => {
+  const escaped = name.replaceAll(":", "\\:");
+  return quote(description ? `${escaped}:${firstLine(description)}` : escaped);
+};
 
 export function zshCompletionScript(program: Command): string {
   const name = program.name();
@@ -152,7 +161,10 @@ export function zshCompletionScript(program: Command): string {
       const options = entry.options.flatMap((option) =>
         option.flags.map((flag) => describeItem(flag, option.description)),
       );
-      const subcommands = entry.subcommands.map((sub) => describeItem(sub.name, sub.description));
+      const subcommands = [
+        ...entry.subcommands.map((sub) => describeItem(sub.name, sub.description)),
+        ...entry.argumentChoices.map((choice) => describeItem(choice, "")),
+      ];
       const choose =
         subcommands.length === 0
           ? `candidates=(${options.join(" ")})`

@@ -10,7 +10,7 @@ export function printable(value: unknown): string {
   });
 }
 
-/** Columns padded to their widest cell; the last column is not padded (no trailing spaces). */
+/** Columns padded to their widest cell, lines without trailing spaces. */
 export function formatTable(headers: string[], rows: unknown[][]): string[] {
   const cells = rows.map((row) => row.map(printable));
   const widths = headers.map((header, column) =>
@@ -18,8 +18,9 @@ export function formatTable(headers: string[], rows: unknown[][]): string[] {
   );
   const line = (row: string[]) =>
     row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
-      .join("  ");
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return [line(headers), ...cells.map(line)];
 }
 
