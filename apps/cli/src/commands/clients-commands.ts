@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import type { ClientView } from "@ecodrix/domain";
 import { type Command, Option } from "commander";
@@ -65,13 +66,15 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** A file's text, or stdin's for `-`; errors name the file and the reason, never its content. */
-async function readInput(io: CliIo, file: string, what: string): Promise<string> {
+async function readInput(context: CliContext, file: string, what: string): Promise<string> {
+  const { io, env } = context;
   if (file === "-") {
     if (io.stdin.isTTY) io.err(`reading ${what} from stdin (end with Ctrl-D)…`);
     return readAll(io.stdin);
   }
   try {
-    return await readFile(file, "utf8");
+    // `npm run cli` runs in the repository root; INIT_CWD is where the operator typed the command.
+    return await readFile(path.resolve(env.INIT_CWD ?? process.cwd(), file), "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code;
@@ -270,7 +273,7 @@ Examples:
       options.fromFile === undefined
         ? {}
         : parseSecretsFile(
-            await readInput(io, options.fromFile, "the secrets JSON"),
+            await readInput(context, options.fromFile, "the secrets JSON"),
             options.fromFile === "-" ? "stdin" : options.fromFile,
           );
     const values: Record<string, unknown> = { ...fromFile, ...fromSet };
@@ -312,7 +315,7 @@ Examples:
     context,
   ).action(async (clientCode: string, dbUriArgument: string, options: ApiOptions) => {
     const dbUri =
-      dbUriArgument === "-" ? (await readInput(io, "-", "the database URI")).trim() : dbUriArgument;
+      dbUriArgument === "-" ? (await readInput(context, "-", "the database URI")).trim() : dbUriArgument;
     const answer = await connect(context, options).request<{ clientCode: string; dbName: string }>(
       "POST",
       `${clientPath(clientCode)}/datasource`,
