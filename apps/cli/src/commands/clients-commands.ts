@@ -5,9 +5,10 @@ import type { ClientView } from "@ecodrix/domain";
 import { type Command, Option } from "commander";
 import { type AdminApiClient, createAdminApiClient } from "../api/admin-api-client.js";
 import { DEFAULT_API_URL, loadAdminApiConfig } from "../api/admin-api-config.js";
+import { loadProductCapabilities } from "../capabilities.js";
 import { type CliContext, CliError, type CliIo, type CommandGroup, UsageError } from "../command.js";
 import { formatRecord, formatTable, printable } from "../output/table-format.js";
-import { integerFieldsOf, parseSecretsFile, parseSetArguments } from "./secrets-input.js";
+import { coerceSecretValues, parseSecretsFile, parseSetArguments } from "./secrets-input.js";
 
 /** Options every `clients` command takes. */
 interface ApiOptions {
@@ -265,10 +266,7 @@ Examples:
     if (options.fromFile === undefined && set.length === 0) {
       throw new UsageError("nothing to set: give --from-file <file> and/or --set name=value");
     }
-    // Loaded here only: the rest of the CLI starts without the domain package.
-    const { setSecretsBodySchema } = await import("@ecodrix/domain");
-    const integerFields = integerFieldsOf(setSecretsBodySchema);
-    const fromSet = parseSetArguments(set, integerFields);
+    const fromSet = parseSetArguments(set);
     const fromFile =
       options.fromFile === undefined
         ? {}
@@ -276,11 +274,8 @@ Examples:
             await readInput(context, options.fromFile, "the secrets JSON"),
             options.fromFile === "-" ? "stdin" : options.fromFile,
           );
-    const values: Record<string, unknown> = { ...fromFile, ...fromSet };
-    for (const [name, value] of Object.entries(values)) {
-      if (integerFields.has(name) && typeof value === "string" && /^[0-9]{1,9}$/.test(value))
-        values[name] = Number(value);
-    }
+    const { secretFields } = await loadProductCapabilities();
+    const values = coerceSecretValues({ ...fromFile, ...fromSet }, secretFields);
     if (Object.keys(values).length === 0) {
       throw new UsageError(
         `nothing to set: ${options.fromFile === "-" ? "stdin" : options.fromFile} holds {}`,

@@ -1,5 +1,6 @@
 import type { ReencryptProgress, ReencryptReport } from "@ecodrix/domain";
 import cliProgress from "cli-progress";
+import { loadProductCapabilities } from "../capabilities.js";
 import { CliError, type CliIo, type CommandGroup } from "../command.js";
 
 function summary(report: ReencryptReport, dryRun: boolean): string[] {
@@ -62,7 +63,7 @@ function progressReporter(io: CliIo): { update(progress: ReencryptProgress): voi
 
 /**
  * `encryption rotate [--dry-run]`: re-encrypts every stored secret (client secrets, datasource URIs,
- * Google tokens) under the current ENCRYPTION_KEY. Values already under the current key id are
+ * and the encrypted collections the capabilities declare, such as Google tokens) under the current ENCRYPTION_KEY. Values already under the current key id are
  * skipped, each document is written on its own, and Ctrl-C stops after the current batch: safe to
  * interrupt and run again.
  */
@@ -83,8 +84,12 @@ export const encryptionCommands: CommandGroup = (program, context) => {
     .action(async (options: { dryRun?: boolean }) => {
       const dryRun = options.dryRun === true;
       // Loaded on use, so the other commands start without the driver and the crypto code.
-      const [{ connectCentralMongo, loadConfig }, { createSecretBox, reencryptStoredSecrets }] =
-        await Promise.all([import("@ecodrix/platform"), import("@ecodrix/domain")]);
+      const [{ connectCentralMongo, loadConfig }, { createSecretBox, reencryptStoredSecrets }, capabilities] =
+        await Promise.all([
+          import("@ecodrix/platform"),
+          import("@ecodrix/domain"),
+          loadProductCapabilities(),
+        ]);
       const config = loadConfig(context.env);
       const box = createSecretBox({ keys: config.encryptionKeys });
       io.out(
@@ -104,6 +109,7 @@ export const encryptionCommands: CommandGroup = (program, context) => {
       try {
         report = await reencryptStoredSecrets({
           db: mongo.db,
+          collections: capabilities.encryptedCollections,
           box,
           dryRun,
           onProgress: (update) => progress.update(update),

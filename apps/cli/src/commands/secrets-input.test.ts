@@ -1,29 +1,30 @@
-import { setSecretsBodySchema } from "@ecodrix/domain";
 import { describe, expect, it } from "vitest";
-import { integerFieldsOf, parseSecretsFile, parseSetArguments } from "./secrets-input.js";
-
-const integers = integerFieldsOf(setSecretsBodySchema);
+import { loadProductCapabilities } from "../capabilities.js";
+import { coerceSecretValues, parseSecretsFile, parseSetArguments } from "./secrets-input.js";
 
 describe("clients secrets input", () => {
-  it("takes the integer fields from the API's own body schema", () => {
-    expect([...integers]).toEqual(["smtpPort"]);
-  });
-
-  it("--set name=value: the value is everything after the first '=', smtpPort becomes a number", () => {
-    expect(
-      parseSetArguments(
-        ["smtpHost=smtp.gmail.com", "smtpPort=465", "smtpPass=a=b=c", "smtpFrom=", "whatsappBusinessId=123"],
-        integers,
-      ),
-    ).toEqual({
+  it("--set name=value: the value is everything after the first '='", () => {
+    expect(parseSetArguments(["smtpHost=smtp.gmail.com", "smtpPass=a=b=c", "smtpFrom="])).toEqual({
       smtpHost: "smtp.gmail.com",
-      smtpPort: 465,
       smtpPass: "a=b=c",
       smtpFrom: "",
-      whatsappBusinessId: "123",
     });
+  });
+
+  it("types values as the capabilities declare their fields: smtpPort is sent as a number", async () => {
+    const { secretFields } = await loadProductCapabilities();
+    expect(secretFields.get("smtpPort")?.type).toBe("integer");
+    expect(
+      coerceSecretValues(
+        { smtpPort: "465", smtpHost: "465", whatsappBusinessId: "123", smtpUser: 7, other: "1" },
+        secretFields,
+      ),
+    ).toEqual({ smtpPort: 465, smtpHost: "465", whatsappBusinessId: "123", smtpUser: 7, other: "1" });
     // Not an integer: sent as text, so the API refuses it by name.
-    expect(parseSetArguments(["smtpPort=46x"], integers)).toEqual({ smtpPort: "46x" });
+    expect(coerceSecretValues({ smtpPort: "46x" }, secretFields)).toEqual({ smtpPort: "46x" });
+    const flags = new Map([["enabled", { type: "boolean" as const }]]);
+    expect(coerceSecretValues({ enabled: "true" }, flags)).toEqual({ enabled: true });
+    expect(coerceSecretValues({ enabled: "yes" }, flags)).toEqual({ enabled: "yes" });
   });
 
   it("a malformed --set names its position, never its text", () => {
@@ -35,7 +36,7 @@ describe("clients secrets input", () => {
       ["smtpHost=a", `smtpHost=${secret}`],
     ].map((args) => {
       try {
-        parseSetArguments(args, integers);
+        parseSetArguments(args);
         return "accepted";
       } catch (error) {
         return (error as Error).message;

@@ -1,3 +1,4 @@
+import type { SecretValueType } from "@ecodrix/domain";
 import { UsageError } from "../command.js";
 
 /**
@@ -24,15 +25,11 @@ export function parseSecretsFile(text: string, label: string): Record<string, un
 }
 
 /**
- * `--set smtpHost=smtp.gmail.com --set smtpPort=465`: the value is everything after the first `=`.
- * A field the API takes as an integer (smtpPort) is sent as a number when it is written as one;
- * anything else is sent as text and the API names the field if it refuses it.
+ * `--set smtpHost=smtp.gmail.com --set smtpPort=465`: the value is everything after the first `=`, as
+ * text (`coerceSecretValues` then types it).
  */
-export function parseSetArguments(
-  args: readonly string[],
-  integerFields: ReadonlySet<string>,
-): Record<string, string | number> {
-  const values: Record<string, string | number> = {};
+export function parseSetArguments(args: readonly string[]): Record<string, string> {
+  const values: Record<string, string> = {};
   args.forEach((arg, index) => {
     const position = `--set number ${index + 1}`;
     const equals = arg.indexOf("=");
@@ -46,17 +43,28 @@ export function parseSetArguments(
       );
     }
     if (name in values) throw new UsageError(`--set ${name} is given twice`);
-    const value = arg.slice(equals + 1);
-    values[name] = integerFields.has(name) && /^[0-9]{1,9}$/.test(value) ? Number(value) : value;
+    values[name] = arg.slice(equals + 1);
   });
   return values;
 }
 
-/** The field names a JSON schema of the secrets body declares as integers. */
-export function integerFieldsOf(schema: { properties: Record<string, { type?: unknown }> }): Set<string> {
-  return new Set(
-    Object.entries(schema.properties)
-      .filter(([, property]) => property.type === "integer")
-      .map(([name]) => name),
-  );
+/**
+ * A field the API takes as an integer (smtpPort) or a boolean is sent as one when it is written as
+ * one (`465`, `true`), from `--set` or as a string in the file; anything else is sent as it is, and
+ * the API names the field if it refuses it. The types are the capabilities' own (their secret fields).
+ */
+export function coerceSecretValues(
+  values: Record<string, unknown>,
+  types: ReadonlyMap<string, { type: SecretValueType }>,
+): Record<string, unknown> {
+  const typed: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const type = types.get(name)?.type;
+    if (typeof value === "string" && type === "integer" && /^[0-9]{1,9}$/.test(value))
+      typed[name] = Number(value);
+    else if (typeof value === "string" && type === "boolean" && (value === "true" || value === "false"))
+      typed[name] = value === "true";
+    else typed[name] = value;
+  }
+  return typed;
 }
