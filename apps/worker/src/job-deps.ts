@@ -1,6 +1,6 @@
-import { type TenancyServices } from "@ecodrix/domain";
-import { type Config, type Logger } from "@ecodrix/platform";
-import { type ClusterRateLimiter, type QueueProducer } from "@ecodrix/queue";
+import type { TenancyServices } from "@ecodrix/domain";
+import type { Config, Logger } from "@ecodrix/platform";
+import type { ClusterRateLimiter, QueueProducer } from "@ecodrix/queue";
 import type { Db } from "mongodb";
 
 /**

@@ -1,8 +1,8 @@
 import { crmCapabilities } from "@ecodrix/crm";
 import { createCapabilityRegistry } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
 import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
 import { createQueue, createWorkerMetrics, startMetricsServer } from "@ecodrix/queue";
-import { integrationCapabilities } from "@ecodrix/integrations";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
 

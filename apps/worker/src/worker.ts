@@ -1,8 +1,22 @@
 import { crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { type Config, type Logger } from "@ecodrix/platform";
-import { type AnyJobDefinition, createClusterRateLimiter, createCronScheduler, createJobRegistry, createRetentionSweeper, createWorkerRunner, type CronSchedule, type CronScheduler, type JobRegistry, type Queue, type RetentionSweeper, type WorkerObserver, type WorkerRunner } from "@ecodrix/queue";
 import { integrationCapabilities } from "@ecodrix/integrations";
+import type { Config, Logger } from "@ecodrix/platform";
+import {
+  type AnyJobDefinition,
+  type CronSchedule,
+  type CronScheduler,
+  createClusterRateLimiter,
+  createCronScheduler,
+  createJobRegistry,
+  createRetentionSweeper,
+  createWorkerRunner,
+  type JobRegistry,
+  type Queue,
+  type RetentionSweeper,
+  type WorkerObserver,
+  type WorkerRunner,
+} from "@ecodrix/queue";
 import type { Db } from "mongodb";
 import { jobDefinitions } from "./job-definitions.js";
 import type { WorkerJobDeps } from "./job-deps.js";

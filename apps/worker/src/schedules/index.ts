@@ -1,6 +1,6 @@
 import { scoreRecalculationJob } from "@ecodrix/crm";
-import { type Config } from "@ecodrix/platform";
-import { type CronSchedule } from "@ecodrix/queue";
+import type { Config } from "@ecodrix/platform";
+import type { CronSchedule } from "@ecodrix/queue";
 
 /** Every cron schedule the workers run. Each replica runs all of them; each tick makes one job. */
 export function schedules(config: Pick<Config, "worker">): CronSchedule[] {
