@@ -6,12 +6,7 @@ import path from "node:path";
 import { createSecretBox } from "@ecodrix/domain";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ApiProcess,
-  type CliRun,
-  runCliProcess,
-  startApiProcess,
-} from "../test-fixtures/cli-processes.js";
+import { type ApiProcess, type CliRun, runCliProcess, startApiProcess } from "../../test/cli-processes.js";
 
 /** A port nothing listens on (it was free a moment ago). */
 function freePort(): Promise<number> {
@@ -27,7 +22,8 @@ function freePort(): Promise<number> {
  * `ecodrix clients …` as real processes against the real API (its own process, port 0) over the
  * run's embedded database: runbook §1 steps 1–3 and 8, §3 and §10 from the command line.
  */
-describe("ecodrix clients (real CLI processes against a real API process)", () => {
+// Each test starts several CLI processes (about a second each, more on a loaded machine).
+describe("ecodrix clients (real CLI processes against a real API process)", { timeout: 120_000 }, () => {
   const adminToken = `cli_${randomBytes(24).toString("hex")}`;
   const encryptionKey = randomBytes(32);
   const box = createSecretBox({ keys: [encryptionKey] });
@@ -289,7 +285,7 @@ describe("ecodrix clients (real CLI processes against a real API process)", () =
     expect((await tenantCall(apiKey, "/api/saas/cors")).status).toBe(200);
   });
 
-  it("bad input: unknown client, malformed --set, refused fields, broken JSON — one line, non-zero exit", async () => {
+  it("bad input: an unknown client — the API's 404 on one line, exit 1, nothing on stdout", async () => {
     for (const args of [
       ["show", "nosuchclinic"],
       ["secrets", "nosuchclinic", "--set", "smtpHost=smtp.example.org"],
@@ -304,7 +300,9 @@ describe("ecodrix clients (real CLI processes against a real API process)", () =
       );
       expect(run.stdout).toBe("");
     }
+  });
 
+  it("bad input: a malformed --set or nothing to set — exit 2, the argument not shown", async () => {
     const noEquals = await cli([
       "clients",
       "secrets",
@@ -329,7 +327,9 @@ describe("ecodrix clients (real CLI processes against a real API process)", () =
     const nothing = await cli(["clients", "secrets", "sharmaclinic"]);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toContain("nothing to set: give --from-file <file> and/or --set name=value");
+  });
 
+  it("bad input: fields and values the API refuses — its message and code on one line, exit 1", async () => {
     const unknownField = await cli([
       "clients",
       "secrets",
@@ -346,7 +346,9 @@ describe("ecodrix clients (real CLI processes against a real API process)", () =
     expect(notANumber.stderr.trim()).toBe(
       "error: body/smtpPort must be integer (HTTP 400 ECODRIX_VALIDATION_FAILED)",
     );
+  });
 
+  it("bad input: a broken, missing or non-object secrets file — one line, nothing of its content shown", async () => {
     const broken = path.join(workDir, "broken.json");
     writeFileSync(broken, `{\n  "smtpPass": ${secrets.inBrokenFile}\n}\n`);
     const brokenRun = await cli(["clients", "secrets", "sharmaclinic", "--from-file", broken]);
@@ -366,7 +368,9 @@ describe("ecodrix clients (real CLI processes against a real API process)", () =
     });
     expect(notAnObject.code).toBe(2);
     expect(notAnObject.stderr).toContain("stdin must hold one JSON object of secret fields");
+  });
 
+  it("bad input: unknown options, extra arguments, missing options — exit 2 with the usage, typed values not repeated", async () => {
     const option = await cli(["clients", "secrets", "sharmaclinic", `--smtpPass=${secrets.inUnknownOption}`]);
     expect(option.code).toBe(2);
     expect(option.stderr).toContain("error: unknown option --smtpPass");

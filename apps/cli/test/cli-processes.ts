@@ -1,9 +1,9 @@
-// Test support: the real CLI and the real API as child processes. Not a *.test.ts file: no tests here.
+// Test support (apps/cli/test, not shipped): the real CLI and the real API as child processes. Not a *.test.ts file: no tests here.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export interface CliRun {
   code: number | null;
