@@ -90,11 +90,11 @@ describe("usage errors repeat nothing that may be a secret", () => {
     const extra = await problem(["clients", "rotate-key", "sharmaclinic", "hunter2-extra"]);
     expect(extra.code).toBe(2);
     expect(extra.stderr).toBe(
-      "error: too many arguments for 'rotate-key'. Expected 1 argument but got 2. (usage: ecodrix clients rotate-key [options] <clientCode>)\n",
+      "error: too many arguments for 'rotate-key'. Expected 1 argument but got 2. (usage: ecodrix clients rotate-key <clientCode> [options])\n",
     );
     const option = await problem(["clients", "show", "x", "--smtpPass=hunter2-option"]);
     expect(option.stderr).toBe(
-      "error: unknown option --smtpPass (usage: ecodrix clients show [options] <clientCode>)\n",
+      "error: unknown option --smtpPass (usage: ecodrix clients show <clientCode> [options])\n",
     );
     const shell = await problem(["completion", "hunter2-shell"]);
     expect(shell.stderr).toBe(

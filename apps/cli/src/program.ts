@@ -12,7 +12,7 @@ class ParseFailure extends Error {
   }
 }
 
-/** `ecodrix jobs requeue <id>`: the full path, then `[options]` only when there are options to give. */
+/** `ecodrix jobs requeue <id> [options]`: the full path, the arguments, `[options]` when there are any. */
 function usageLine(command: Command): string {
   const words: string[] = [];
   for (let at: Command | null = command; at; at = at.parent) words.unshift(at.name());
@@ -25,7 +25,8 @@ function ownUsage(command: Command): string {
     const name = `${arg.name()}${arg.variadic ? "..." : ""}`;
     return arg.required ? `<${name}>` : `[${name}]`;
   });
-  return [command.options.length > 0 ? "[options]" : "", ...args].filter(Boolean).join(" ");
+  // Arguments first: `jobs requeue <id> [options]` reads as the command is typed.
+  return [...args, command.options.length > 0 ? "[options]" : ""].filter(Boolean).join(" ");
 }
 
 /**

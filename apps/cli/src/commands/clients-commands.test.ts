@@ -312,7 +312,7 @@ describe("ecodrix clients (real CLI processes against a real API process)", { ti
     ]);
     expect(noEquals.code).toBe(2);
     expect(noEquals.stderr).toContain('error: --set number 1 has no "=": write --set name=value');
-    expect(noEquals.stderr).toContain("usage: ecodrix clients secrets [options] <clientCode>");
+    expect(noEquals.stderr).toContain("usage: ecodrix clients secrets <clientCode> [options]");
     const noName = await cli([
       "clients",
       "secrets",

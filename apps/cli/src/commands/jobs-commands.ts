@@ -135,16 +135,18 @@ export const jobsCommands: CommandGroup = (program, context) => {
     return JSON.stringify(job, null, 2);
   });
 
-  oneJobCommand(
-    jobs,
-    context,
-    "requeue",
-    "reset a job to pending with retries 0, due now",
-    async (queue, id) => {
-      const job = await queue.requeue(id);
-      return `requeued ${job._id} (${job.type}): pending, retries 0`;
-    },
-  );
+  jobs
+    .command("requeue")
+    .description("reset a job to pending with retries 0, due now")
+    .argument("<id>", "the job's _id (24 hexadecimal characters)")
+    .option(
+      "--force",
+      "also a job running under a live lease or a completed one (its handler may run twice: runbook §2)",
+    )
+    .action(async (id: string, options: { force?: boolean }) => {
+      const job = await withQueue(context, (queue) => queue.requeue(id, { force: options.force === true }));
+      io.out(`requeued ${job._id} (${job.type}): pending, retries 0${options.force ? " (forced)" : ""}`);
+    });
 
   oneJobCommand(jobs, context, "cancel", "cancel a pending job", async (queue, id) => {
     const job = await queue.cancel(id);
