@@ -1,4 +1,4 @@
-import { badRequest, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
+import { badRequest, conflict, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
 import type { Queue } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
@@ -118,9 +118,33 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     return client;
   }
 
+  /** Secrets and datasources may only be written for an active client. */
+  async function requireActive(clientCode: string): Promise<ClientDocument> {
+    const client = await requireClient(clientCode);
+    if (client.status !== "active") {
+      throw conflict(
+        "ECODRIX_CLIENT_NOT_ACTIVE",
+        `Client ${clientCode} is ${client.status}: its secrets and datasource cannot be changed`,
+      );
+    }
+    return client;
+  }
+
+  /**
+   * After a write bound to `client`: if the client was offboarded (or suspended) meanwhile, the write
+   * is undone — only this record's document, never a re-created client's — and refused.
+   */
+  async function confirmStillActive(client: ClientDocument, undo: () => Promise<unknown>): Promise<void> {
+    const now = await clients.findByCode(client.clientCode);
+    if (now?._id.equals(client._id) && now.status === "active") return;
+    await undo();
+    if (!now?._id.equals(client._id)) throw clientNotFound();
+    await requireActive(client.clientCode);
+  }
+
   async function view(client: ClientDocument): Promise<ClientView> {
     const [secretDoc, dbName, origins] = await Promise.all([
-      secrets.find(client.clientCode),
+      secrets.find(client),
       datasources.findDbName(client.clientCode),
       corsOrigins.list(client.clientCode),
     ]);
@@ -158,6 +182,14 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         updatedAt: now,
       };
       await clients.insert(doc);
+      // The code is this client's now (the insert is unique on it). Whatever an earlier client of the
+      // same code left — a write that raced its offboarding — is removed, never inherited.
+      await Promise.all([
+        secrets.delete(clientCode, { keep: doc._id }),
+        datasources.delete(clientCode, { keep: doc._id }),
+        corsOrigins.removeAll(clientCode),
+        ...capabilities.offboardSteps.map((step) => step.run(clientCode, deps.db)),
+      ]);
       logger.info({ clientCode }, "client created");
       return { client: toView(doc, [], null, []), apiKey };
     },
@@ -183,8 +215,8 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async setSecrets(clientCode, input) {
-      await requireClient(clientCode);
-      const existing = await secrets.find(clientCode);
+      const client = await requireActive(clientCode);
+      const existing = await secrets.find(client);
       const values: Record<string, string> = {};
       const generated: Record<string, string> = {};
       for (const [field, spec] of capabilities.secretFields) {
@@ -199,14 +231,16 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       for (const [field, value] of Object.entries(values)) {
         ciphertexts[field] = crypto.encrypt(value, { clientCode, field });
       }
-      const doc = await secrets.upsert(clientCode, ciphertexts);
+      const doc = await secrets.upsert(client, ciphertexts);
+      await confirmStillActive(client, () => secrets.delete(clientCode, { only: client._id }));
       const updated = Object.keys(ciphertexts);
       logger.info({ clientCode, fields: updated }, "client secrets updated");
       return { clientCode, secretsSet: setFields(doc), updated, ...generated };
     },
 
     async getSecrets(clientCode) {
-      const doc = await secrets.find(clientCode);
+      const client = await clients.findByCode(clientCode);
+      const doc = client ? await secrets.find(client) : null;
       const result: ClientSecrets = {};
       if (!doc) return result;
       for (const [field, spec] of capabilities.secretFields) {
@@ -218,11 +252,12 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async setDatasource(clientCode, dbUri) {
-      await requireClient(clientCode);
+      const client = await requireActive(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
-      await datasources.save(clientCode, dbUri, dbName);
+      await datasources.save(client, dbUri, dbName);
+      await confirmStillActive(client, () => datasources.delete(clientCode, { only: client._id }));
       logger.info({ clientCode, dbName }, "tenant datasource registered");
       await deps.ensureTenantIndexes?.(clientCode);
       return { clientCode, dbName };
