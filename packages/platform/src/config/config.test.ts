@@ -125,7 +125,10 @@ describe("integration settings", () => {
     [{ GOOGLE_API_BASE_URL: "http://exa mple" }, "GOOGLE_API_BASE_URL is malformed"],
     [{ ECODRIX_SANDBOX: "yes" }, "ECODRIX_SANDBOX is malformed: expected true or false"],
     [{ OUTBOUND_ALLOW_PRIVATE_NETWORKS: "1" }, "OUTBOUND_ALLOW_PRIVATE_NETWORKS is malformed"],
-    [{ ECODRIX_SANDBOX: "true", NODE_ENV: "production" }, "ECODRIX_SANDBOX is malformed: expected false in production"],
+    [
+      { ECODRIX_SANDBOX: "true", NODE_ENV: "production" },
+      "ECODRIX_SANDBOX is malformed: expected false in production",
+    ],
   ])("refuses a bad integration setting (%o)", (override, expected) => {
     const message = problem({ ...valid, ...override });
     expect(message).toContain(expected);
