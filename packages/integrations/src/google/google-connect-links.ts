@@ -4,7 +4,7 @@ import type { Collection, Db } from "mongodb";
 
 /**
  * Google connect links and OAuth `state`: signed, expiring, self-contained tokens, so any API process can
- * check them without a lookup. A link is bound to the client (its code and its record id, so a link
+ * check them without a lookup. A link is bound to the client (its code and its record's creation time, so a link
  * outlives neither an offboarding nor a re-created client of the same code). A link may be opened more
  * than once; it completes one connection: the callback records its id as used (`google_connect_links`,
  * unique id), and a second completion — a replayed callback, or a second consent through the same link —
@@ -20,8 +20,8 @@ export const GOOGLE_CONNECT_LINKS_COLLECTION = "google_connect_links";
 
 export interface ConnectLinkClaims {
   clientCode: string;
-  /** The client record's id (hex): a re-created client of the same code does not inherit links. */
-  clientId: string;
+  /** When the client record was created (ISO): a re-created client of the same code does not inherit links. */
+  clientCreatedAt: string;
   linkId: string;
   expiresAt: Date;
 }
@@ -29,7 +29,7 @@ export interface ConnectLinkClaims {
 export type TokenCheck<T> = { ok: true; claims: T } | { ok: false; reason: "invalid" | "expired" };
 
 export interface ConnectLinkSigner {
-  issueLink(clientCode: string, clientId: string): { token: string; linkId: string; expiresAt: Date };
+  issueLink(clientCode: string, clientCreatedAt: string): { token: string; linkId: string; expiresAt: Date };
   /** Checks signature, expiry and that the link was made for `clientCode`. */
   verifyLink(token: string, clientCode: string): TokenCheck<ConnectLinkClaims>;
   /** The OAuth `state` for a consent started from a valid link. */
@@ -88,16 +88,21 @@ export function createConnectLinkSigner(deps: { key: Buffer; now?: () => number 
     if (claims.e <= now()) return { ok: false, reason: "expired" };
     return {
       ok: true,
-      claims: { clientCode: claims.c, clientId: claims.i, linkId: claims.l, expiresAt: new Date(claims.e) },
+      claims: {
+        clientCode: claims.c,
+        clientCreatedAt: claims.i,
+        linkId: claims.l,
+        expiresAt: new Date(claims.e),
+      },
     };
   }
 
   return {
-    issueLink(clientCode, clientId) {
+    issueLink(clientCode, clientCreatedAt) {
       const linkId = randomBytes(16).toString("hex");
       const expiresAt = now() + CONNECT_LINK_TTL_MS;
       return {
-        token: sign("link", { c: clientCode, i: clientId, l: linkId, e: expiresAt }),
+        token: sign("link", { c: clientCode, i: clientCreatedAt, l: linkId, e: expiresAt }),
         linkId,
         expiresAt: new Date(expiresAt),
       };
@@ -110,7 +115,7 @@ export function createConnectLinkSigner(deps: { key: Buffer; now?: () => number 
     issueState(link) {
       return sign("state", {
         c: link.clientCode,
-        i: link.clientId,
+        i: link.clientCreatedAt,
         l: link.linkId,
         e: now() + OAUTH_STATE_TTL_MS,
       });

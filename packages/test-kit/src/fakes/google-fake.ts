@@ -25,7 +25,10 @@ export interface GoogleFakeOptions {
   clientSecret?: string;
   /** The Google account that consents (a `login_hint` on the consent URL overrides it). */
   accountEmail?: string;
-  /** The consent page approves (default) or denies at once; `?fake_decision=deny` overrides per request. */
+  /**
+   * The consent page approves (default) or denies at once; `?fake_decision=deny` overrides per request, and
+   * `?fake_granted_scopes=<space-separated>` grants only those of the requested scopes (unticked boxes).
+   */
   consent?: "approve" | "deny";
   /** When set, the consent page refuses any other redirect_uri (`redirect_uri_mismatch`), as Google does. */
   redirectUris?: string[];
@@ -219,8 +222,12 @@ export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<
     }
     if (query.get("response_type") !== "code")
       return problem("invalid_request", "response_type must be code");
-    const scopes = (query.get("scope") ?? "").split(/\s+/).filter(Boolean);
-    if (scopes.length === 0) return problem("invalid_request", "Missing required parameter: scope");
+    const requested = (query.get("scope") ?? "").split(/\s+/).filter(Boolean);
+    if (requested.length === 0) return problem("invalid_request", "Missing required parameter: scope");
+    // Google's granular consent lets the user untick scopes: `fake_granted_scopes` plays that user.
+    const granted = query.get("fake_granted_scopes");
+    const scopes =
+      granted === null ? requested : requested.filter((scope) => granted.split(/\s+/).includes(scope));
     const target = new URL(redirectUri);
     const state = query.get("state");
     const decision = query.get("fake_decision") ?? consent;
