@@ -4,7 +4,7 @@ import type { GoogleConfig } from "@ecodrix/platform";
 import { type GoogleFake, startGoogleFake } from "@ecodrix/test-kit/fakes";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 const PUBLIC_URL = "https://api.clinic.test";
 

@@ -5,7 +5,7 @@ import {
   startSandbox,
 } from "@ecodrix/test-kit/fakes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "./test-app.js";
+import { admin, startTestApi, type TestApi } from "../test/test-app.js";
 
 /** Two stand-in fakes whose captures the test controls, registered like the real ones. */
 function recordingFake(name: string, messages: CapturedMessage[]): SandboxFakeEntry {
