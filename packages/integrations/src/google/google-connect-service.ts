@@ -201,7 +201,7 @@ export function createGoogleConnectService(deps: GoogleConnectDeps): GoogleConne
           ),
         };
       }
-      return { kind: "redirect", url: oauth.consentUrl(signer.issueState(check.claims)) };
+      return { kind: "redirect", url: await oauth.consentUrl(signer.issueState(check.claims)) };
     },
 
     async completeConsent(query) {

@@ -1,5 +1,5 @@
 import type { GoogleConfig } from "@ecodrix/platform";
-import { OAuth2Client } from "google-auth-library";
+import type { OAuth2Client } from "google-auth-library";
 import { httpResponseOf } from "./google-errors.js";
 
 /**
@@ -35,7 +35,7 @@ export class GoogleOAuthError extends Error {
 }
 
 export interface GoogleOAuth {
-  consentUrl(state: string): string;
+  consentUrl(state: string): Promise<string>;
   /** Exchanges an authorization code (single-use) for tokens. */
   exchangeCode(
     code: string,
@@ -57,22 +57,33 @@ function describe(error: unknown, action: string): GoogleOAuthError {
   return new GoogleOAuthError(`Google could not be reached to ${action}`, "network");
 }
 
+/**
+ * google-auth-library is loaded on the first use, not at the API's start: most API processes never
+ * serve a connect page, and the library costs a few hundred milliseconds of start-up.
+ */
 export function createGoogleOAuth(config: ConfiguredGoogle): GoogleOAuth {
-  const client = new OAuth2Client({
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    redirectUri: config.redirectUri,
-    endpoints: {
-      oauth2AuthBaseUrl: config.authUrl,
-      oauth2TokenUrl: config.tokenUrl,
-      oauth2RevokeUrl: config.revokeUrl,
-    },
-    transporterOptions: { timeout: TIMEOUT_MS },
-  });
+  let loading: Promise<OAuth2Client> | undefined;
+  const oauthClient = () => {
+    loading ??= import("google-auth-library").then(
+      ({ OAuth2Client }) =>
+        new OAuth2Client({
+          clientId: config.clientId,
+          clientSecret: config.clientSecret,
+          redirectUri: config.redirectUri,
+          endpoints: {
+            oauth2AuthBaseUrl: config.authUrl,
+            oauth2TokenUrl: config.tokenUrl,
+            oauth2RevokeUrl: config.revokeUrl,
+          },
+          transporterOptions: { timeout: TIMEOUT_MS },
+        }),
+    );
+    return loading;
+  };
 
   return {
-    consentUrl(state) {
-      return client.generateAuthUrl({
+    async consentUrl(state) {
+      return (await oauthClient()).generateAuthUrl({
         access_type: "offline",
         // consent every time: Google issues a refresh token only on a consent, and a reconnect needs one.
         prompt: "consent",
@@ -83,6 +94,7 @@ export function createGoogleOAuth(config: ConfiguredGoogle): GoogleOAuth {
 
     async exchangeCode(code) {
       try {
+        const client = await oauthClient();
         const { tokens } = await client.getToken({ code, redirect_uri: config.redirectUri });
         if (!tokens.access_token) {
           throw new GoogleOAuthError("Google answered the code exchange without an access token", "no_token");
@@ -120,7 +132,7 @@ export function createGoogleOAuth(config: ConfiguredGoogle): GoogleOAuth {
 
     async revoke(token) {
       try {
-        await client.revokeToken(token);
+        await (await oauthClient()).revokeToken(token);
         return "revoked";
       } catch (error) {
         const described = describe(error, "revoke the token");
