@@ -185,12 +185,13 @@ describe("create_meet against the Google fake", () => {
     ).toBe(true);
   });
 
-  it("a requeued job that already made its meeting returns the same meeting", async () => {
+  it("a completed job requeued with force returns the same meeting, creating none", async () => {
     const { clientCode, email } = await connectedClient();
     startWorker();
     const job = await enqueueMeet(clientCode);
     const first = await settled(job._id);
-    await queue.requeue(job._id);
+    // An operator forcing a completed job to run again (runbook §2): still one meeting.
+    await queue.requeue(job._id, { force: true });
     const second = await settled(job._id);
     expect(second.status).toBe("completed");
     expect(second.result).toEqual(first.result);
