@@ -32,7 +32,10 @@ export interface ClientServiceDeps {
   /** The central database, for the capabilities' offboarding steps. */
   db: Db;
   /** Secret fields and offboarding steps of every capability (integrations, CRM). */
-  capabilities: Pick<CapabilityRegistry, "secretFields" | "secretFieldNames" | "offboardSteps">;
+  capabilities: Pick<
+    CapabilityRegistry,
+    "secretFields" | "secretFieldNames" | "offboardSteps" | "clientStatusFields"
+  >;
   /** Creates the capabilities' indexes in a client's tenant database (after its datasource is saved). */
   ensureTenantIndexes?: (clientCode: string) => Promise<unknown>;
   logger: Pick<Logger, "info" | "warn">;
@@ -79,6 +82,12 @@ export interface ClientService {
   setDatasource(clientCode: string, dbUri: string): Promise<{ clientCode: string; dbName: string }>;
   rotateKey(clientCode: string): Promise<{ clientCode: string; apiKey: string; apiKeyHint: string }>;
   /**
+   * Records (or, with null, clears) an integration's state on the client, e.g. `googleStatus:
+   * "reconnect_required"`; the field and value must be declared by a capability. False when the client
+   * does not exist (an offboarded client's late job).
+   */
+  setIntegrationStatus(clientCode: string, field: `${string}Status`, value: string | null): Promise<boolean>;
+  /**
    * Tenant authentication: one indexed lookup by code and a constant-time hash comparison, on every
    * call (no cache), so a rotated key or a suspension applies to the very next request everywhere.
    */
@@ -91,8 +100,15 @@ function toView(
   secretsSet: string[],
   dbName: string | null,
   corsOrigins: string[],
+  statusFields: Iterable<string>,
 ): ClientView {
+  const statuses: Record<string, string> = {};
+  for (const field of statusFields) {
+    const value = client[field as `${string}Status`];
+    if (typeof value === "string") statuses[field] = value;
+  }
   return {
+    ...statuses,
     clientCode: client.clientCode,
     name: client.name,
     email: client.email,
@@ -148,7 +164,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       datasources.findDbName(client.clientCode),
       corsOrigins.list(client.clientCode),
     ]);
-    return toView(client, setFields(secretDoc), dbName, origins);
+    return toView(client, setFields(secretDoc), dbName, origins, capabilities.clientStatusFields.keys());
   }
 
   return {
@@ -191,7 +207,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         ...capabilities.offboardSteps.map((step) => step.run(clientCode, deps.db)),
       ]);
       logger.info({ clientCode }, "client created");
-      return { client: toView(doc, [], null, []), apiKey };
+      return { client: toView(doc, [], null, [], []), apiKey };
     },
 
     async list() {
@@ -269,6 +285,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       if (!(await clients.replaceApiKey(clientCode, hashApiKey(apiKey), hint))) throw clientNotFound();
       logger.info({ clientCode, apiKeyHint: hint }, "client API key rotated");
       return { clientCode, apiKey, apiKeyHint: hint };
+    },
+
+    async setIntegrationStatus(clientCode, field, value) {
+      const spec = capabilities.clientStatusFields.get(field);
+      if (!spec) throw new Error(`client status field ${field} is not declared by any capability`);
+      if (value !== null && !spec.values.includes(value)) {
+        throw new Error(
+          `client status field ${field} cannot be ${value}: expected ${spec.values.join(", ")}`,
+        );
+      }
+      const found = await clients.setStatusField(clientCode, field, value);
+      if (found) logger.info({ clientCode, [field]: value }, "client integration status changed");
+      return found;
     },
 
     async authenticate(clientCode, apiKey) {
