@@ -44,6 +44,7 @@ describe("the command tree", () => {
       "clients show",
       "clients secrets",
       "clients datasource",
+      "clients google-link",
       "clients rotate-key",
       "clients delete",
       "jobs stats",

@@ -39,6 +39,7 @@ describe("ecodrix clients (real CLI processes against a real API process)", { ti
     inMalformedSet: `noeq-${randomBytes(8).toString("hex")}`,
     inUnknownOption: `opt-${randomBytes(8).toString("hex")}`,
     inExtraArgument: `extra-${randomBytes(8).toString("hex")}`,
+    googleClientSecret: `gcs-${randomBytes(8).toString("hex")}`,
   };
   let mongo: TestMongo;
   let api: ApiProcess;
@@ -81,6 +82,9 @@ describe("ecodrix clients (real CLI processes against a real API process)", { ti
       CORE_API_TOKEN: adminToken,
       ENCRYPTION_KEY: encryptionKey.toString("hex"),
       LOG_LEVEL: "debug",
+      // Connect links need an OAuth client; nothing here calls Google.
+      GOOGLE_CLIENT_ID: "cli-test-client.apps.googleusercontent.com",
+      GOOGLE_CLIENT_SECRET: secrets.googleClientSecret,
     });
   });
 
@@ -267,6 +271,30 @@ describe("ecodrix clients (real CLI processes against a real API process)", { ti
     expect(unreachable.stderr.trim()).toMatch(
       /^error: body\/dbUri: cannot connect to the database and ping it within \d+ ms .*\(HTTP 422 ECODRIX_DATASOURCE_UNREACHABLE\)$/,
     );
+  });
+
+  it("google-link: prints a signed connect link that the API's connect page accepts", async () => {
+    const run = await cli(["clients", "google-link", "sharmaclinic"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Google connect link for sharmaclinic \(valid until \d{4}-\d\d-\d\dT.*Z\):$/m,
+    );
+    const url = /^(http\S+)$/m.exec(run.stdout)?.[1] ?? "";
+    expect(url).toMatch(/\/api\/auth\/google\/connect\?clientCode=sharmaclinic&token=/);
+    // The link really works: the API's connect page sends the browser on to Google's consent screen.
+    const link = new URL(url);
+    const page = await fetch(`${api.url}${link.pathname}${link.search}`, { redirect: "manual" });
+    expect(page.status).toBe(302);
+    expect(page.headers.get("location")).toContain("client_id=cli-test-client.apps.googleusercontent.com");
+
+    const json = JSON.parse((await cli(["clients", "google-link", "sharmaclinic", "--json"])).stdout);
+    expect(json).toMatchObject({
+      id: expect.any(String),
+      url: expect.stringContaining("clientCode=sharmaclinic"),
+    });
+    const unknown = await cli(["clients", "google-link", "nosuchclinic"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe("error: ClientCode not found (HTTP 404 ECODRIX_CLIENT_NOT_FOUND)");
   });
 
   it("rotate-key: the new key is printed once and works; the old one is refused at once", async () => {

@@ -96,6 +96,10 @@ function printClient(io: CliIo, client: ClientView): void {
       client.datasource?.registered ? `registered, database ${client.datasource.dbName}` : "not registered",
     ],
     ["corsOrigins", names(client.corsOrigins)],
+    // Integration states the capabilities add (googleStatus …), whatever they are called.
+    ...Object.entries(client)
+      .filter(([name]) => name.endsWith("Status"))
+      .map(([name, value]): [string, unknown] => [name, value]),
     ["createdAt", client.createdAt],
     ["updatedAt", client.updatedAt],
   ]);
@@ -320,6 +324,26 @@ Examples:
     io.out(
       `${printable(answer.clientCode)}: tenant database ${printable(answer.dbName)} registered (reachable; the URI is stored encrypted)`,
     );
+  });
+
+  withApiOptions(
+    clients
+      .command("google-link")
+      .summary("a link that connects the client's Google Calendar")
+      .description(
+        "Create a Google Calendar connect link (runbook §1 step 4): signed, valid for 30 minutes, to open in a browser signed in as the clinic's Google account.",
+      )
+      .argument("<clientCode>"),
+    context,
+  ).action(async (clientCode: string, options: ApiOptions) => {
+    const link = await connect(context, options).request<{ id: string; url: string; expiresAt: string }>(
+      "POST",
+      `${clientPath(clientCode)}/google/connect-link`,
+    );
+    if (options.json) return io.out(JSON.stringify(link));
+    io.out(`Google connect link for ${printable(clientCode)} (valid until ${printable(link.expiresAt)}):`);
+    io.out(printable(link.url));
+    io.out("Open it in a browser signed in as the Google account whose calendar gets the meetings.");
   });
 
   withApiOptions(
