@@ -30,6 +30,8 @@ export interface TestApiOptions {
   authRateLimit?: FailedAuthLimiterOptions;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
+  /** The console build to serve at /console/ (default: apps/console/dist). */
+  consoleRoot?: string;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -71,6 +73,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     queue,
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
+    ...(options.consoleRoot ? { consoleRoot: options.consoleRoot } : {}),
   });
   await app.ready();
   return {
