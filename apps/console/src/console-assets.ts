@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
 /** The console package's root (web/ sources, vite.config.ts, dist/). */
@@ -54,9 +55,33 @@ export async function buildConsole(): Promise<void> {
   }
 }
 
-/** Builds the console unless dist/ is already up to date; returns whether it built. */
+const LOCK = `${consoleDistDir}.lock`;
+/** A lock older than this is left over from a killed build. */
+const STALE_LOCK_MS = 120_000;
+
+/**
+ * Builds the console unless dist/ is already up to date; returns whether it built. One build at a
+ * time (a lock directory beside dist/): test files and `npm start` may ask at once, and the second
+ * asker waits and then finds the build fresh instead of swapping dist/ under a running test.
+ */
 export async function ensureConsoleBuilt(): Promise<boolean> {
   if (isConsoleBuildFresh()) return false;
-  await buildConsole();
-  return true;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (existsSync(LOCK) ? statSync(LOCK).mtimeMs : Date.now());
+      if (age > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true });
+      else await sleep(200);
+    }
+  }
+  try {
+    if (isConsoleBuildFresh()) return false;
+    await buildConsole();
+    return true;
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
 }

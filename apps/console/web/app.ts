@@ -30,7 +30,12 @@ function viewFor(ctx: ViewContext): View {
     case "not-found":
       return {
         title: "Not found",
-        element: h("div", null, h("h1", null, "Nothing here"), h("a", { href: "#/overview" }, "Back to the queue")),
+        element: h(
+          "div",
+          null,
+          h("h1", null, "Nothing here"),
+          h("a", { href: "#/overview" }, "Back to the queue"),
+        ),
         load: async () => {},
       };
   }
@@ -81,8 +86,10 @@ function shell(root: HTMLElement, signOut: () => void): () => void {
   const show = () => {
     current = viewFor(ctx);
     document.title = `${current.title} · ECODrIx console`;
-    const section = { overview: 0, jobs: 1, job: 1, clients: 2, client: 2, "not-found": -1 }[parseRoute(location.hash).view];
-    navLinks.forEach((link, index) => link.classList.toggle("active", index === section));
+    const section = { overview: 0, jobs: 1, job: 1, clients: 2, client: 2, "not-found": -1 }[
+      parseRoute(location.hash).view
+    ];
+    for (const [index, link] of navLinks.entries()) link.classList.toggle("active", index === section);
     fill(main, current.element);
     refresh();
   };

@@ -62,7 +62,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       if (value === true) element.setAttribute(key, "");
     } else if (key === "href" && !String(value).startsWith("#/")) {
       throw new Error("h(): only internal #/ links are allowed");
-    } else if (key === "value" && (element instanceof HTMLInputElement || element instanceof HTMLOptionElement)) {
+    } else if (
+      key === "value" &&
+      (element instanceof HTMLInputElement || element instanceof HTMLOptionElement)
+    ) {
       element.value = String(value);
     } else {
       element.setAttribute(key, String(value));

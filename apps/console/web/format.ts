@@ -21,7 +21,13 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   const future = ms < 0;
   const s = Math.round(Math.abs(ms) / 1000);
   const text =
-    s < 60 ? `${s} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} d`;
+    s < 60
+      ? `${s} s`
+      : s < 3600
+        ? `${Math.round(s / 60)} min`
+        : s < 86400
+          ? `${Math.round(s / 3600)} h`
+          : `${Math.round(s / 86400)} d`;
   return future ? `in ${text}` : `${text} ago`;
 }
 

@@ -58,7 +58,11 @@ describe("the ops console's static files at /console/", () => {
     const missing = await api.app.inject({ method: "GET", url: "/console/assets/nope.js" });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ statusCode: 404, error: "Not Found" });
-    for (const url of ["/console/../package.json", "/console/%2e%2e/package.json", "/console/..%2fpackage.json"]) {
+    for (const url of [
+      "/console/../package.json",
+      "/console/%2e%2e/package.json",
+      "/console/..%2fpackage.json",
+    ]) {
       const res = await api.app.inject({ method: "GET", url });
       expect([400, 403, 404], url).toContain(res.statusCode);
       expect(res.body, url).not.toContain("@ecodrix");

@@ -17,7 +17,11 @@ export function confirmAction(options: ConfirmOptions): Promise<boolean> {
     const cancel = h("button", { type: "button", class: "button" }, "Cancel");
     const confirm = h(
       "button",
-      { type: "button", class: options.danger ? "button danger" : "button primary", "data-testid": "confirm" },
+      {
+        type: "button",
+        class: options.danger ? "button danger" : "button primary",
+        "data-testid": "confirm",
+      },
       options.confirmLabel,
     );
     const dialog = h(

@@ -10,35 +10,37 @@ function describe(job: Job): string {
   return `${job.type} job ${job._id}${job.clientCode ? ` (client ${job.clientCode})` : ""}`;
 }
 
-const questions: Record<Action, (job: Job) => { title: string; body: string[]; confirmLabel: string; danger?: boolean }> =
-  {
-    requeue: (job) => ({
-      title: "Requeue this job?",
-      body: [
-        `Requeue ${describe(job)}.`,
-        "It goes back to pending with retries 0 and runs as soon as a worker is free.",
-        ...(job.status === "processing"
-          ? ["A worker may still hold it: that attempt is fenced out and can no longer finish it."]
-          : []),
-      ],
-      confirmLabel: "Requeue",
-    }),
-    cancel: (job) => ({
-      title: "Cancel this job?",
-      body: [`Cancel ${describe(job)}.`, "It will not run. Only pending jobs can be cancelled."],
-      confirmLabel: "Cancel job",
-      danger: true,
-    }),
-    kill: (job) => ({
-      title: "Delete this job for good?",
-      body: [
-        `Delete ${describe(job)}.`,
-        "The runbook's “kill a poison job”: the document is removed and cannot be requeued.",
-      ],
-      confirmLabel: "Delete job",
-      danger: true,
-    }),
-  };
+const questions: Record<
+  Action,
+  (job: Job) => { title: string; body: string[]; confirmLabel: string; danger?: boolean }
+> = {
+  requeue: (job) => ({
+    title: "Requeue this job?",
+    body: [
+      `Requeue ${describe(job)}.`,
+      "It goes back to pending with retries 0 and runs as soon as a worker is free.",
+      ...(job.status === "processing"
+        ? ["A worker may still hold it: that attempt is fenced out and can no longer finish it."]
+        : []),
+    ],
+    confirmLabel: "Requeue",
+  }),
+  cancel: (job) => ({
+    title: "Cancel this job?",
+    body: [`Cancel ${describe(job)}.`, "It will not run. Only pending jobs can be cancelled."],
+    confirmLabel: "Cancel job",
+    danger: true,
+  }),
+  kill: (job) => ({
+    title: "Delete this job for good?",
+    body: [
+      `Delete ${describe(job)}.`,
+      "The runbook's “kill a poison job”: the document is removed and cannot be requeued.",
+    ],
+    confirmLabel: "Delete job",
+    danger: true,
+  }),
+};
 
 async function run(action: Action, job: Job): Promise<boolean> {
   if (!(await confirmAction(questions[action](job)))) return false;
@@ -48,7 +50,11 @@ async function run(action: Action, job: Job): Promise<boolean> {
     else if (action === "cancel") await api.post(`${path}/cancel`);
     else await api.delete(path);
     notify(
-      action === "requeue" ? `Job ${job._id} requeued` : action === "cancel" ? `Job ${job._id} cancelled` : `Job ${job._id} deleted`,
+      action === "requeue"
+        ? `Job ${job._id} requeued`
+        : action === "cancel"
+          ? `Job ${job._id} cancelled`
+          : `Job ${job._id} deleted`,
     );
     return true;
   } catch (error) {

@@ -2,8 +2,9 @@ import type { Throughput } from "../api-types.js";
 import { h, svg } from "../dom.js";
 import { clockTime } from "../format.js";
 
-const WIDTH = 720;
-const HEIGHT = 180;
+// A wide drawing that the stylesheet scales to the page's width (height follows the aspect ratio).
+const WIDTH = 1200;
+const HEIGHT = 200;
 const LEFT = 36;
 const BOTTOM = 20;
 const TOP = 8;
@@ -13,7 +14,8 @@ export function throughputChart(data: Throughput): HTMLElement {
   const buckets = data.buckets;
   const completed = buckets.reduce((sum, bucket) => sum + bucket.completed, 0);
   const failed = buckets.reduce((sum, bucket) => sum + bucket.failed, 0);
-  const peak = Math.max(1, ...buckets.map((bucket) => bucket.completed + bucket.failed));
+  const busiest = Math.max(0, ...buckets.map((bucket) => bucket.completed + bucket.failed));
+  const peak = Math.max(1, busiest);
   const plotHeight = HEIGHT - BOTTOM - TOP;
   const slot = (WIDTH - LEFT) / Math.max(1, buckets.length);
   const barWidth = Math.max(1, slot - 2);
@@ -27,7 +29,13 @@ export function throughputChart(data: Throughput): HTMLElement {
       parts.push(
         svg(
           "rect",
-          { class: "bar-completed", x, y: y(bucket.completed), width: barWidth, height: y(0) - y(bucket.completed) },
+          {
+            class: "bar-completed",
+            x,
+            y: y(bucket.completed),
+            width: barWidth,
+            height: y(0) - y(bucket.completed),
+          },
           svg("title", {}, label),
         ),
       );
@@ -37,7 +45,13 @@ export function throughputChart(data: Throughput): HTMLElement {
       parts.push(
         svg(
           "rect",
-          { class: "bar-failed", x, y: base - (y(0) - y(bucket.failed)), width: barWidth, height: y(0) - y(bucket.failed) },
+          {
+            class: "bar-failed",
+            x,
+            y: base - (y(0) - y(bucket.failed)),
+            width: barWidth,
+            height: y(0) - y(bucket.failed),
+          },
           svg("title", {}, label),
         ),
       );
@@ -47,7 +61,13 @@ export function throughputChart(data: Throughput): HTMLElement {
 
   const ticks = buckets.flatMap((bucket, index) =>
     index % 10 === 0 || index === buckets.length - 1
-      ? [svg("text", { class: "tick", x: LEFT + index * slot + slot / 2, y: HEIGHT - 4, "text-anchor": "middle" }, clockTime(bucket.at))]
+      ? [
+          svg(
+            "text",
+            { class: "tick", x: LEFT + index * slot + slot / 2, y: HEIGHT - 4, "text-anchor": "middle" },
+            clockTime(bucket.at),
+          ),
+        ]
       : [],
   );
 
@@ -77,7 +97,7 @@ export function throughputChart(data: Throughput): HTMLElement {
       h("span", { class: "legend completed" }, `${completed} completed`),
       " · ",
       h("span", { class: "legend failed" }, `${failed} dead-lettered`),
-      ` in the last ${Math.round((buckets.length * data.bucketSeconds) / 60)} minutes, per minute (peak ${peak === 1 && completed + failed === 0 ? 0 : peak}/min)`,
+      ` in the last ${Math.round((buckets.length * data.bucketSeconds) / 60)} minutes, per minute (busiest minute: ${busiest})`,
     ),
   );
 }

@@ -42,7 +42,16 @@ function newKeyPanel(rotated: RotatedKey, close: () => void): HTMLElement {
     h("h2", null, `New API key for ${rotated.clientCode}`),
     h("p", null, rotated.warning ?? "Save this key now: it cannot be retrieved again."),
     h("p", null, key),
-    h("div", { class: "actions" }, copy, h("button", { type: "button", class: "button primary", onclick: close }, "I have saved it — hide the key")),
+    h(
+      "div",
+      { class: "actions" },
+      copy,
+      h(
+        "button",
+        { type: "button", class: "button primary", onclick: close },
+        "I have saved it — hide the key",
+      ),
+    ),
   );
 }
 
@@ -71,7 +80,10 @@ export function clientView(ctx: ViewContext, clientCode: string): View {
         if (!confirmed) return;
         try {
           const rotated = await api.post<RotatedKey>(`/api/clients/${segment(clientCode)}/rotate-key`);
-          fill(keyArea, newKeyPanel(rotated, () => fill(keyArea)));
+          fill(
+            keyArea,
+            newKeyPanel(rotated, () => fill(keyArea)),
+          );
           ctx.refresh();
         } catch (error) {
           notify(error instanceof ApiError ? error.message : String(error), "error");
@@ -112,7 +124,11 @@ export function clientView(ctx: ViewContext, clientCode: string): View {
           ...field("Name", h("span", { class: "client-name" }, client.name ?? "")),
           ...field("E-mail", client.email ?? "—"),
           ...field("Status", clientStatus(client)),
-          ...field("API key", h("span", { class: "mono" }, client.apiKeyHint ?? "—"), ` issued ${formatTime(client.apiKeyCreatedAt)}`),
+          ...field(
+            "API key",
+            h("span", { class: "mono" }, client.apiKeyHint ?? "—"),
+            ` issued ${formatTime(client.apiKeyCreatedAt)}`,
+          ),
           ...field("Secrets set", secretNames(client)),
           ...field("Datasource", datasource(client)),
           ...field("CORS origins", corsOrigins(client)),
@@ -123,8 +139,20 @@ export function clientView(ctx: ViewContext, clientCode: string): View {
       );
       fill(
         jobs,
-        jobTable(list.jobs, { onChange: ctx.refresh, empty: "No jobs for this client.", errorHistory: true, expanded, testId: "client-jobs" }),
-        list.nextBefore ? h("a", { href: `#/jobs?clientCode=${encodeURIComponent(clientCode)}` }, "All of this client's jobs") : null,
+        jobTable(list.jobs, {
+          onChange: ctx.refresh,
+          empty: "No jobs for this client.",
+          errorHistory: true,
+          expanded,
+          testId: "client-jobs",
+        }),
+        list.nextBefore
+          ? h(
+              "a",
+              { href: `#/jobs?clientCode=${encodeURIComponent(clientCode)}` },
+              "All of this client's jobs",
+            )
+          : null,
       );
     },
   };

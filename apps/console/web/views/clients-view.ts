@@ -14,7 +14,14 @@ export function clientsView(): View {
     async load() {
       const { clients } = await api.get<{ clients: ClientView[] }>("/api/clients");
       if (clients.length === 0) {
-        fill(table, h("p", { class: "muted empty" }, "No clients yet. Onboard one with POST /api/clients (runbook §1)."));
+        fill(
+          table,
+          h(
+            "p",
+            { class: "muted empty" },
+            "No clients yet. Onboard one with POST /api/clients (runbook §1).",
+          ),
+        );
         return;
       }
       fill(
@@ -28,9 +35,16 @@ export function clientsView(): View {
             h(
               "tr",
               null,
-              ...["Client", "Name", "Status", "Secrets set", "Datasource", "CORS origins", "Other", "Created"].map((title) =>
-                h("th", null, title),
-              ),
+              ...[
+                "Client",
+                "Name",
+                "Status",
+                "Secrets set",
+                "Datasource",
+                "CORS origins",
+                "Other",
+                "Created",
+              ].map((title) => h("th", null, title)),
             ),
           ),
           h(
@@ -40,7 +54,15 @@ export function clientsView(): View {
               h(
                 "tr",
                 { "data-testid": `client-${client.clientCode}` },
-                h("td", null, h("a", { href: `#/clients/${encodeURIComponent(client.clientCode)}`, class: "mono" }, client.clientCode)),
+                h(
+                  "td",
+                  null,
+                  h(
+                    "a",
+                    { href: `#/clients/${encodeURIComponent(client.clientCode)}`, class: "mono" },
+                    client.clientCode,
+                  ),
+                ),
                 h("td", { class: "client-name" }, client.name ?? ""),
                 h("td", null, clientStatus(client)),
                 h("td", null, secretNames(client)),
@@ -49,7 +71,9 @@ export function clientsView(): View {
                 h(
                   "td",
                   null,
-                  ...extraFields(client).map(([key, value]) => h("div", null, h("span", { class: "muted" }, `${key}: `), value)),
+                  ...extraFields(client).map(([key, value]) =>
+                    h("div", null, h("span", { class: "muted" }, `${key}: `), value),
+                  ),
                 ),
                 h("td", null, formatTime(client.createdAt)),
               ),

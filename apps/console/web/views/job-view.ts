@@ -62,7 +62,9 @@ export function jobView(ctx: ViewContext, id: string): View {
         h("h2", null, "Payload"),
         h("pre", { class: "json", "data-testid": "job-payload" }, prettyJson(job.payload ?? {})),
         job.result !== undefined ? h("h2", null, "Result") : null,
-        job.result !== undefined ? h("pre", { class: "json", "data-testid": "job-result" }, prettyJson(job.result)) : null,
+        job.result !== undefined
+          ? h("pre", { class: "json", "data-testid": "job-result" }, prettyJson(job.result))
+          : null,
         h("h2", null, `Error history (${job.errors?.length ?? 0})`),
         errorHistory(job),
       );

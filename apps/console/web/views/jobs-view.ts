@@ -22,7 +22,12 @@ export function jobsView(ctx: ViewContext, filter: URLSearchParams): View {
     h("option", { value: "" }, "any status"),
     ...JOB_STATUSES.map((value) => h("option", { value, selected: query.get("status") === value }, value)),
   );
-  const type = h("input", { name: "type", placeholder: "job type", value: query.get("type") ?? "", "aria-label": "Type" });
+  const type = h("input", {
+    name: "type",
+    placeholder: "job type",
+    value: query.get("type") ?? "",
+    "aria-label": "Type",
+  });
   const client = h("input", {
     name: "clientCode",
     placeholder: "client code",
@@ -63,13 +68,23 @@ export function jobsView(ctx: ViewContext, filter: URLSearchParams): View {
       params.set("limit", "50");
       if (before) params.set("before", before);
       const list = await api.get<JobList>(`/api/admin/jobs?${params}`);
-      fill(table, jobTable(list.jobs, { onChange: ctx.refresh, empty: "No jobs match.", errorHistory: false, testId: "jobs" }));
+      fill(
+        table,
+        jobTable(list.jobs, {
+          onChange: ctx.refresh,
+          empty: "No jobs match.",
+          errorHistory: false,
+          testId: "jobs",
+        }),
+      );
       const first = new URLSearchParams(query);
       const older = new URLSearchParams(query);
       if (list.nextBefore) older.set("before", list.nextBefore);
       fill(
         pager,
-        before ? h("a", { href: `#/jobs${first.size > 0 ? `?${first}` : ""}`, class: "button" }, "Newest") : null,
+        before
+          ? h("a", { href: `#/jobs${first.size > 0 ? `?${first}` : ""}`, class: "button" }, "Newest")
+          : null,
         list.nextBefore ? h("a", { href: `#/jobs?${older}`, class: "button" }, "Older") : null,
       );
     },

@@ -27,7 +27,11 @@ export function overviewView(ctx: ViewContext): View {
       "section",
       null,
       h("h2", null, "Stuck jobs"),
-      h("p", { class: "hint" }, "Processing with an expired lease, or not updated for 10 minutes (runbook §2)."),
+      h(
+        "p",
+        { class: "hint" },
+        "Processing with an expired lease, or not updated for 10 minutes (runbook §2).",
+      ),
       stuck,
     ),
     h(
@@ -63,7 +67,11 @@ export function overviewView(ctx: ViewContext): View {
         ...JOB_STATUSES.map((status) =>
           h(
             "a",
-            { class: `card card-${status}`, href: `#/jobs?status=${status}`, "data-testid": `count-${status}` },
+            {
+              class: `card card-${status}`,
+              href: `#/jobs?status=${status}`,
+              "data-testid": `count-${status}`,
+            },
             h("span", { class: "card-label" }, status),
             h("span", { class: "card-value" }, stats.byStatus[status]),
           ),
@@ -86,7 +94,13 @@ export function overviewView(ctx: ViewContext): View {
               h(
                 "thead",
                 null,
-                h("tr", null, h("th", null, "Type"), ...JOB_STATUSES.map((status) => h("th", null, statusBadge(status))), h("th", null, "total")),
+                h(
+                  "tr",
+                  null,
+                  h("th", null, "Type"),
+                  ...JOB_STATUSES.map((status) => h("th", null, statusBadge(status))),
+                  h("th", null, "total"),
+                ),
               ),
               h(
                 "tbody",
@@ -95,7 +109,15 @@ export function overviewView(ctx: ViewContext): View {
                   h(
                     "tr",
                     null,
-                    h("td", null, h("a", { href: `#/jobs?type=${encodeURIComponent(row.type)}`, class: "mono" }, row.type)),
+                    h(
+                      "td",
+                      null,
+                      h(
+                        "a",
+                        { href: `#/jobs?type=${encodeURIComponent(row.type)}`, class: "mono" },
+                        row.type,
+                      ),
+                    ),
                     ...JOB_STATUSES.map((status) => h("td", { class: "num" }, row[status])),
                     h("td", { class: "num" }, row.total),
                   ),
