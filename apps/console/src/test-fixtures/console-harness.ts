@@ -4,8 +4,8 @@
 import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
-import { startTestApi, type TestApi } from "@ecodrix/api/test-app";
-import { createLogger } from "@ecodrix/platform";
+import { ADMIN_TOKEN, startTestApi, type TestApi } from "@ecodrix/api/test-app";
+import { createLogger, loadConfig } from "@ecodrix/platform";
 import { createQueue } from "@ecodrix/queue";
 import { buildWorker, type Worker } from "@ecodrix/worker";
 import { type Browser, chromium } from "playwright-core";
@@ -61,26 +61,23 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     api,
     url: `http://127.0.0.1:${port}`,
     startWorker() {
+      // Configured from the environment as the worker process is, on the API's test database.
+      const config = loadConfig({
+        NODE_ENV: "test",
+        MONGODB_URI: api.mongo.uri,
+        SERVICES_DB_NAME: api.mongo.dbName,
+        CORE_API_TOKEN: ADMIN_TOKEN,
+        ENCRYPTION_KEY: api.keys[0]!.toString("hex"),
+        WORKER_CONCURRENCY: "2",
+        WORKER_POLL_MIN_MS: "20",
+        WORKER_POLL_MAX_MS: "200",
+        WORKER_SHUTDOWN_TIMEOUT_MS: "2000",
+        JOB_RETENTION_DAYS: "0",
+      });
       worker = buildWorker({
-        config: {
-          worker: {
-            concurrency: 2,
-            pollMinMs: 20,
-            pollMaxMs: 200,
-            leaseMs: 10_000,
-            shutdownTimeoutMs: 2_000,
-            jobTimeoutMs: 10_000,
-            prefetch: 0,
-            metricsPort: 0,
-            tenantConcurrency: 0,
-            typeConcurrency: {},
-            rateLimits: {},
-            cronTimezone: "UTC",
-            scoreRecalculationCron: "0 2 * * *",
-          },
-          jobRetentionDays: 0,
-        },
+        config,
         logger: createLogger({ level: "warn", name: "console-test-worker", destination: silent() }),
+        db: api.db,
         queue,
         schedules: [],
       });
