@@ -110,6 +110,11 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     expect(health.mongo).toBe("up");
     expect(output()).toContain(`http://localhost:${port}`);
     expect(output()).toContain(path.join(dataDir, "dev.env"));
+    expect(output()).toContain(`http://localhost:${port}/console/`);
+    const consolePage = await fetch(`${base}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await consolePage.text()).toMatch(/<script type="module" crossorigin src="\/console\/assets\//);
 
     const token = /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1];
     expect(token).toBeTruthy();

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { consoleDistDir } from "@ecodrix/console";
 import { crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
@@ -11,6 +12,7 @@ import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";
 import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 import { registerBodyGuard } from "./plugins/body-guard.js";
+import { registerConsole } from "./plugins/console.js";
 import { registerCors } from "./plugins/cors.js";
 import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
@@ -51,6 +53,8 @@ export interface AppDeps {
   onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Failed tenant-authentication limit per IP (default 20 per minute). */
   authRateLimit?: FailedAuthLimiterOptions;
+  /** The ops console's build output served at /console/ (default: apps/console/dist). */
+  consoleRoot?: string;
 }
 
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
@@ -97,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, { db: deps.db, version });
   metricsRoutes(app, { queue: deps.queue });
   googleOAuthRoutes(app, { google });
+  await registerConsole(app, { root: deps.consoleRoot ?? consoleDistDir });
 
   await app.register(async (admin) => {
     requireAdmin(admin, deps.config.coreApiToken);

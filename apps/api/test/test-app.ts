@@ -34,6 +34,8 @@ export interface TestApiOptions {
   shareDatabaseOf?: TestApi;
   /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
   config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
+  /** The console build to serve at /console/ (default: apps/console/dist). */
+  consoleRoot?: string;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -77,6 +79,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
     ...(options.onTenantRoute ? { onTenantRoute: options.onTenantRoute } : {}),
+    ...(options.consoleRoot ? { consoleRoot: options.consoleRoot } : {}),
   });
   await app.ready();
   return {

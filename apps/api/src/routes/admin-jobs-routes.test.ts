@@ -21,6 +21,7 @@ describe("admin jobs API (runbook §2)", () => {
     const id = String(new ObjectId());
     for (const [method, url] of [
       ["GET", "/api/admin/jobs/stats"],
+      ["GET", "/api/admin/jobs/throughput"],
       ["GET", "/api/admin/jobs"],
       ["GET", `/api/admin/jobs/${id}`],
       ["POST", `/api/admin/jobs/${id}/requeue`],
@@ -53,6 +54,32 @@ describe("admin jobs API (runbook §2)", () => {
       ],
       stuck: 1,
     });
+  });
+
+  it("throughput: jobs finished per minute over the last hour, counted by the queue", async () => {
+    await api.queue.enqueueMany([{ type: "a" }, { type: "b" }, { type: "c" }]);
+    const [first, second, third] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 3 });
+    await api.queue.complete(first!);
+    await api.queue.complete(second!);
+    await api.queue.fail(third!, { message: "boom", retryable: false });
+    const res = await call("GET", "/api/admin/jobs/throughput");
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as {
+      bucketSeconds: number;
+      buckets: { at: string; completed: number; failed: number }[];
+    };
+    expect(body.bucketSeconds).toBe(60);
+    expect(body.buckets).toHaveLength(60);
+    // The current minute, or the one before when the minute turned between the writes and the read.
+    const recent = body.buckets.slice(-2);
+    expect(recent.reduce((sum, bucket) => sum + bucket.completed, 0)).toBe(2);
+    expect(recent.reduce((sum, bucket) => sum + bucket.failed, 0)).toBe(1);
+    expect(Date.parse(body.buckets[1]!.at) - Date.parse(body.buckets[0]!.at)).toBe(60_000);
+    const ten = await call("GET", "/api/admin/jobs/throughput?minutes=10");
+    expect(ten.json().buckets).toHaveLength(10);
+    const bad = await call("GET", "/api/admin/jobs/throughput?minutes=0");
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ statusCode: 400, code: "ECODRIX_VALIDATION_FAILED" });
   });
 
   it("list filters by status, type, clientCode and stuck, newest first, with paging", async () => {
