@@ -6,6 +6,7 @@ import { createLogger } from "@ecodrix/platform";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
+import { handlerRegistry } from "./job-definition.js";
 import { createQueue } from "./queue.js";
 import { createWorkerRunner } from "./worker-runner.js";
 
@@ -23,6 +24,16 @@ describe("a database outage while a job completes", () => {
     server = await startEmbeddedMongo({ backend: "h2", file });
     const port = Number(new URL(server.uri).port);
     const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 300 });
+    // The short selection timeout is for the outage below; a busy host may need longer for the first
+    // connection, which is not what this test is about.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.connect();
+        break;
+      } catch (error) {
+        if (attempt === 20) throw error;
+      }
+    }
     const queue = createQueue({ db: client.db("outage") });
     await queue.ensureIndexes();
     const job = await queue.enqueue({ type: "send", maxRetries: 0 });
@@ -34,13 +45,13 @@ describe("a database outage while a job completes", () => {
     });
     const runner = createWorkerRunner({
       queue,
-      handlers: {
+      jobs: handlerRegistry({
         send: async () => {
           runs++;
           await gate;
           return { sent: true };
         },
-      },
+      }),
       logger: createLogger({ level: "silent", name: "test" }),
       concurrency: 1,
       prefetch: 0,

@@ -8,6 +8,7 @@ export const JobsErrorCode = {
   notFound: "ECODRIX_JOBS_NOT_FOUND",
   notPending: "ECODRIX_JOBS_NOT_PENDING",
   unknownType: "ECODRIX_JOBS_UNKNOWN_TYPE",
+  invalidPayload: "ECODRIX_JOBS_INVALID_PAYLOAD",
   timeout: "ECODRIX_JOBS_TIMEOUT",
   leaseExpired: "ECODRIX_JOBS_LEASE_EXPIRED",
 } as const;
@@ -30,5 +31,22 @@ export const jobNotFound = (id: ObjectId): AppError =>
 
 export const jobNotPending = (id: ObjectId, status: string): AppError =>
   conflict(JobsErrorCode.notPending, `Job ${id} is ${status}: only pending jobs can be cancelled`);
+
+/**
+ * Thrown by a handler (or the runner) when the job may not run yet — a cluster-wide rate limit is spent:
+ * the job goes back to pending, due after `retryAfterMs`, without counting a retry or an error.
+ */
+export class JobDeferral extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = "JobDeferral";
+  }
+}
+
+export const deferJob = (retryAfterMs: number, reason: string): JobDeferral =>
+  new JobDeferral(Math.max(0, retryAfterMs), reason);
 
 export const invalidJobInput = (message: string): AppError => badRequest(JobsErrorCode.invalidInput, message);
