@@ -62,7 +62,7 @@ describe("pm2 reload under load (ecosystem.config.cjs, 2 API instances in cluste
     rmSync(pm2Home, { recursive: true, force: true });
   });
 
-  it("loses no request while the API is reloaded, then the workers, and every accepted job completes", async () => {
+  it("loses no request while the API is reloaded (twice), then the workers, and every accepted job completes", async () => {
     const port = await freePort();
     env.PORT = String(port);
     const base = `http://127.0.0.1:${port}`;
@@ -98,8 +98,11 @@ describe("pm2 reload under load (ecosystem.config.cjs, 2 API instances in cluste
       }
     };
     const load = Array.from({ length: 8 }, (_, c) => client(c));
-    await sleep(2_000);
-    await pm2("reload", "ecodrix-api");
+    // Twice: each reload replaces both instances, and each old one closing is a chance to drop a request.
+    for (let reload = 0; reload < 2; reload++) {
+      await sleep(2_000);
+      await pm2("reload", "ecodrix-api");
+    }
     await sleep(2_000);
     await pm2("reload", "ecodrix-worker");
     await sleep(2_000);

@@ -17,12 +17,13 @@ let nextSocketId = 1;
 function post(agent: Agent, port: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port, method: "POST", path: "/work", agent }, (res) => {
+      // Which connection carried it (the socket goes back to the agent once the response ends).
+      const socket = res.socket ?? {};
       let body = "";
       res.on("data", (chunk: Buffer) => {
         body += chunk.toString();
       });
       res.on("end", () => {
-        const socket = req.socket;
         if (!socketIds.has(socket)) socketIds.set(socket, nextSocketId++);
         resolve({
           status: res.statusCode ?? 0,
