@@ -66,6 +66,8 @@ describe("pm2 reload under load (ecosystem.config.cjs, 2 API instances in cluste
     const port = await freePort();
     env.PORT = String(port);
     const base = `http://127.0.0.1:${port}`;
+    // The ecosystem file runs the compiled build, as production does.
+    await execFileAsync("npm", ["run", "build", "--silent"], { cwd: root });
     await pm2("start", "ecosystem.config.cjs");
     await waitFor(
       async () => ((await fetch(`${base}/api/saas/health`)).status === 200 ? true : undefined),

@@ -2,11 +2,14 @@
 // MongoDB-compatible server (H2 file under .data/), then the API and one worker as separate
 // processes. A crashed API or worker is restarted with a back-off; if the embedded database dies,
 // everything stops. Ctrl-C (or SIGTERM) stops the API and worker gracefully, then the database.
+// With ECODRIX_SANDBOX=true it also starts local fakes of every provider (Google, and whatever the
+// registry in packages/test-kit/src/fakes/index.ts lists) and points the API and the worker at them.
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
+import { type Sandbox, sandboxFakes, startSandbox } from "@ecodrix/test-kit/fakes";
 import { loadOrCreateDevEnv } from "./dev-env.js";
 import { type RestartPolicy, restartDelayMs } from "./restart-policy.js";
 
@@ -50,6 +53,13 @@ if (!env.MONGODB_URI) {
   });
   env.MONGODB_URI = embedded.uri;
   console.log(`embedded MongoDB at ${embedded.uri} (data in ${path.join(dataDir, "mongo")})`);
+}
+
+let sandbox: Sandbox | undefined;
+if (env.ECODRIX_SANDBOX === "true") {
+  sandbox = await startSandbox(sandboxFakes);
+  // The fakes' settings win over the environment's: sandbox mode never reaches a real provider.
+  Object.assign(env, sandbox.env);
 }
 
 interface Service {
@@ -113,6 +123,7 @@ let exitCode = 0;
 let finishing: Promise<void> | undefined;
 function finish(): Promise<void> {
   finishing ??= (async () => {
+    await sandbox?.stop();
     await embedded?.stop();
     process.exit(exitCode);
   })();
@@ -168,4 +179,11 @@ console.log(
     ? `admin token (x-core-api-key): CORE_API_TOKEN in ${devEnvFile}`
     : "admin token (x-core-api-key): the CORE_API_TOKEN you set",
 );
-console.log("Ctrl-C stops the API, the worker and the database.");
+if (sandbox) {
+  console.log("sandbox mode: every provider is a local fake; nothing leaves this machine");
+  for (const fake of sandbox.fakes) for (const note of fake.notes) console.log(`  ${note}`);
+  console.log(
+    `  captured messages: curl http://localhost:${port}/api/sandbox/outbox -H "x-core-api-key: $ADMIN_KEY"`,
+  );
+}
+console.log(`Ctrl-C stops the API, the worker${sandbox ? ", the fakes" : ""} and the database.`);
