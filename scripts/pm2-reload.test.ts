@@ -121,12 +121,17 @@ describe("pm2 reload under load (ecosystem.config.cjs, 2 API instances in cluste
     // Every accepted job is run by a worker, the reloaded one included.
     const pending = new Set(jobIds);
     await waitFor(async () => {
-      for (const id of [...pending].slice(0, 200)) {
-        const res = await fetch(`${base}/api/admin/jobs/${id}`, {
-          headers: { "x-core-api-key": env.CORE_API_TOKEN ?? "" },
-        });
-        const job = (await res.json()) as { status: string };
-        if (job.status === "completed") pending.delete(id);
+      const batch = [...pending].slice(0, 400);
+      for (let i = 0; i < batch.length; i += 20) {
+        await Promise.all(
+          batch.slice(i, i + 20).map(async (id) => {
+            const res = await fetch(`${base}/api/admin/jobs/${id}`, {
+              headers: { "x-core-api-key": env.CORE_API_TOKEN ?? "" },
+            });
+            const job = (await res.json()) as { status: string };
+            if (job.status === "completed") pending.delete(id);
+          }),
+        );
       }
       return pending.size === 0 ? true : undefined;
     }, 120_000);
