@@ -5,6 +5,10 @@ import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } f
 import { createQueue } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
+import { createConnectionDrainer } from "./connection-drainer.js";
+
+/** How long a shutdown waits for keep-alive clients to finish with this process (within close-with-grace's 10 s). */
+const drainTimeoutMs = 5_000;
 
 const config = loadConfigOrExit();
 const logger = createLogger({
@@ -20,13 +24,21 @@ const queue = createQueue({ db: mongo.db });
 await queue.ensureIndexes();
 
 const app = await buildApp({ config, db: mongo.db, logger, queue });
+app.server.keepAliveTimeout = config.keepAliveTimeoutMs;
+const drainer = createConnectionDrainer(app.server);
 
+// PM2 (`pm2 reload`) sends SIGINT to the old process once its replacement has said "ready" (below).
 closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "closing after an error");
-  else logger.info({ signal }, "closing");
+  else logger.info({ signal }, "closing: no new connections, draining keep-alive ones");
+  const drained = await drainer.drain(drainTimeoutMs);
+  logger.info(drained, "connections drained");
   await app.close();
   await mongo.close();
 });
 
 stopWithParent(logger);
 await app.listen({ port: config.port, host: config.host });
+// With `wait_ready` (ecosystem.config.cjs), PM2 routes traffic here and stops the old process only
+// after this message: a reload never leaves a moment without a listening, connected API.
+process.send?.("ready");

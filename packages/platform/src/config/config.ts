@@ -8,6 +8,12 @@ export interface Config {
   nodeEnv: NodeEnv;
   port: number;
   host: string;
+  /**
+   * How long the API keeps an idle keep-alive connection open. Longer than the load balancer's idle
+   * timeout (60 s on AWS ALB and nginx' default upstream keepalive_timeout is 60 s), so the balancer
+   * closes idle connections first and never sends a request on one the API is closing.
+   */
+  keepAliveTimeoutMs: number;
   mongodbUri: string;
   servicesDbName: string;
   coreApiToken: string;
@@ -87,6 +93,13 @@ const schema = {
       minLength: 1,
       default: "0.0.0.0",
       description: "an interface address such as 0.0.0.0 or 127.0.0.1",
+    },
+    KEEP_ALIVE_TIMEOUT_MS: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 600000,
+      default: 65000,
+      description: "milliseconds from 1000 to 600000 (longer than the load balancer's idle timeout)",
     },
     MONGODB_URI: {
       type: "string",
@@ -410,6 +423,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv,
     port,
     host: String(values.HOST),
+    keepAliveTimeoutMs: Number(values.KEEP_ALIVE_TIMEOUT_MS),
     mongodbUri: String(values.MONGODB_URI),
     servicesDbName: String(values.SERVICES_DB_NAME),
     coreApiToken,
