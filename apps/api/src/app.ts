@@ -10,6 +10,7 @@ import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugin
 import { registerBodyGuard } from "./plugins/body-guard.js";
 import { registerCors } from "./plugins/cors.js";
 import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
+import { registerJsonParser } from "./plugins/json-parser.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
@@ -41,8 +42,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
-    // JSON.parse keeps "__proto__" as a plain own property (it never sets a prototype); the body guard
-    // then refuses such bodies before any hook or handler sees them, naming the field.
+    // Our JSON parser (plugins/json-parser.ts) uses JSON.parse, which keeps "__proto__" as a plain own
+    // property (it never sets a prototype); the body guard then refuses such bodies before any hook or
+    // handler sees them, naming the field.
     onProtoPoisoning: "ignore",
     onConstructorPoisoning: "ignore",
     // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
@@ -50,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerValidation(app);
   registerErrorHandler(app);
+  registerJsonParser(app);
   registerBodyGuard(app);
   const tenancy =
     deps.tenancy ??

@@ -1,8 +1,15 @@
-import { badRequest } from "@ecodrix/platform";
+import { type AppError, badRequest } from "@ecodrix/platform";
 import type { FastifyInstance } from "fastify";
 
 /** Deepest nesting of objects/arrays a JSON body may have; deeper bodies are refused, not half-checked. */
 export const MAX_BODY_DEPTH = 32;
+
+export function tooDeep(path: string): AppError {
+  return badRequest(
+    "ECODRIX_VALIDATION_TOO_DEEP",
+    `${path} is nested too deeply: bodies may be nested at most ${MAX_BODY_DEPTH} levels`,
+  );
+}
 
 export type BodyProblem =
   | { kind: "operator"; path: string }
@@ -61,11 +68,7 @@ export function registerBodyGuard(app: FastifyInstance): void {
         `${problem.path} is not allowed: "__proto__" and "constructor.prototype" are refused field names`,
       );
     }
-    if (problem?.kind === "depth") {
-      throw badRequest(
-        "ECODRIX_VALIDATION_TOO_DEEP",
-        `${problem.path} is nested too deeply: bodies may be nested at most ${MAX_BODY_DEPTH} levels`,
-      );
-    }
+    // The JSON parser refuses deeper bodies while scanning (json-parser.ts); this catches any other source.
+    if (problem?.kind === "depth") throw tooDeep(problem.path);
   });
 }

@@ -74,15 +74,16 @@ export function registerErrorHandler(app: FastifyInstance): void {
     return reply.status(500).send(body(500, "Internal Server Error", "ECODRIX_INTERNAL"));
   });
 
+  const notFoundBody = (request: FastifyRequest) =>
+    body(404, `Route ${request.method} ${request.url.split("?")[0]} not found`, "ECODRIX_ROUTE_NOT_FOUND");
+
+  // Fastify runs the not-found handler through the whole request lifecycle, body parsing included: an
+  // unknown route would parse (and pay for) whatever body it is sent. Answered here, in the first
+  // onRequest hook, the body is never parsed (Node discards it unread).
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.is404) return reply.status(404).send(notFoundBody(request));
+  });
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .status(404)
-      .send(
-        body(
-          404,
-          `Route ${request.method} ${request.url.split("?")[0]} not found`,
-          "ECODRIX_ROUTE_NOT_FOUND",
-        ),
-      );
+    reply.status(404).send(notFoundBody(request));
   });
 }
