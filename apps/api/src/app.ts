@@ -27,14 +27,28 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
 
 export interface AppDeps {
   /** encryptionKeys: main.ts always passes them; tests that store no secrets may omit them (a random key). */
-  config: Pick<Config, "coreApiToken"> & Partial<Pick<Config, "encryptionKeys">>;
+  config: Pick<Config, "coreApiToken"> & Partial<Pick<Config, "encryptionKeys" | "trustProxy">>;
   db: Db;
   logger: Logger;
   queue: Queue;
   /** Clients, secrets, datasources, CORS, tenant pool; built from db + config when omitted. */
   tenancy?: TenancyServices;
-  /** Failed tenant-authentication limit per IP (default 20 per minute). */
+  /** Failed tenant-authentication limit per IP and client code (default 20 per minute; 100 per IP). */
   authRateLimit?: FailedAuthLimiterOptions;
+  /** Failed admin-authentication limit per IP (default 20 per minute). */
+  adminAuthRateLimit?: FailedAuthLimiterOptions;
+}
+
+/**
+ * TRUST_PROXY as Fastify's option. A hop count becomes a function trusting the nearest `hops` addresses
+ * (Fastify itself treats a number as "trust nothing", since with a hop count a caller that reaches the
+ * API directly can forge X-Forwarded-For; the RUNBOOK says to prefer addresses or CIDRs for that reason).
+ */
+export function fastifyTrustProxy(
+  trustProxy: Config["trustProxy"],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === "number") return (_address, hop) => hop < trustProxy;
+  return trustProxy;
 }
 
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
@@ -42,6 +56,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
+    // TRUST_PROXY: which proxies may tell us the client's address (X-Forwarded-For). Without it the
+    // socket's peer is the client, so behind a load balancer every caller would share its address and
+    // the failed-authentication limits would count them together.
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy ?? false),
     // Our JSON parser (plugins/json-parser.ts) uses JSON.parse, which keeps "__proto__" as a plain own
     // property (it never sets a prototype); the body guard then refuses such bodies before any hook or
     // handler sees them, naming the field.
@@ -70,7 +88,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metricsRoutes(app, { queue: deps.queue });
 
   await app.register(async (admin) => {
-    requireAdmin(admin, deps.config.coreApiToken);
+    requireAdmin(
+      admin,
+      deps.config.coreApiToken,
+      createFailedAuthLimiter({ maxFailures: 20, maxFailuresPerIp: 20, ...deps.adminAuthRateLimit }),
+    );
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
     adminJobsRoutes(admin, { queue: deps.queue });
     clientsRoutes(admin, { clients: tenancy.clients });

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { createLogger } from "@ecodrix/platform";
+import { type Config, createLogger } from "@ecodrix/platform";
 import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
@@ -28,6 +28,8 @@ export interface TestApi {
 export interface TestApiOptions {
   keys?: Buffer[];
   authRateLimit?: FailedAuthLimiterOptions;
+  adminAuthRateLimit?: FailedAuthLimiterOptions;
+  trustProxy?: Config["trustProxy"];
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
 }
@@ -65,12 +67,13 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({
-    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys },
+    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys, trustProxy: options.trustProxy ?? false },
     db,
     logger,
     queue,
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
+    adminAuthRateLimit: options.adminAuthRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
   });
   await app.ready();
   return {
