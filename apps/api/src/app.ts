@@ -17,7 +17,6 @@ import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
-import { metricsRoutes } from "./routes/metrics-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
 
@@ -85,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerCors(app, { corsOrigins: tenancy.corsOrigins });
 
   healthRoutes(app, { db: deps.db, version });
-  metricsRoutes(app, { queue: deps.queue });
+  // /metrics is not served here (the public port): main.ts starts it on METRICS_PORT when set.
 
   await app.register(async (admin) => {
     requireAdmin(

@@ -2,10 +2,16 @@ import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } f
 import { createQueue } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
+import { CENTRAL_MONGO_TIMEOUTS } from "./plugins/database-unavailable.js";
+import { startApiMetricsServer } from "./routes/metrics-routes.js";
 
 const config = loadConfigOrExit();
 const logger = createLogger({ level: config.logLevel, name: "ecodrix-api" });
-const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName).catch((error: unknown) => {
+const mongo = await connectCentralMongo(
+  config.mongodbUri,
+  config.servicesDbName,
+  CENTRAL_MONGO_TIMEOUTS,
+).catch((error: unknown) => {
   logger.fatal({ err: error }, "cannot reach MongoDB at start-up");
   process.exit(1);
 });
@@ -13,13 +19,20 @@ const queue = createQueue({ db: mongo.db });
 await queue.ensureIndexes();
 
 const app = await buildApp({ config, db: mongo.db, logger, queue });
+// Off the public port: only when METRICS_PORT is set (the load balancer forwards PORT alone).
+const metricsServer =
+  config.metricsPort > 0
+    ? await startApiMetricsServer({ queue }, config.metricsPort, config.host)
+    : undefined;
 
 closeWithGrace({ delay: 10_000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "closing after an error");
   else logger.info({ signal }, "closing");
+  metricsServer?.close();
   await app.close();
   await mongo.close();
 });
 
 stopWithParent(logger);
 await app.listen({ port: config.port, host: config.host });
+if (metricsServer) logger.info({ metricsPort: config.metricsPort }, "metrics served on their own port");

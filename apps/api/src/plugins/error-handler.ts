@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import { AppError } from "@ecodrix/platform";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { databaseUnavailable, isDatabaseUnavailable } from "./database-unavailable.js";
 
 export interface ErrorBody {
   statusCode: number;
@@ -50,6 +51,13 @@ function validationMessage(error: FastifyError): string {
  */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (!(error instanceof AppError) && isDatabaseUnavailable(error)) {
+      // Logged without the driver's message (it may name hosts); the class says what happened.
+      request.log.warn({ errorName: error.name }, "database unavailable: answered 503");
+      const unavailable = databaseUnavailable(error);
+      if (unavailable.headers) reply.headers(unavailable.headers);
+      return reply.status(503).send(body(503, unavailable.message, unavailable.code));
+    }
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
