@@ -6,7 +6,7 @@ import { createQueue } from "@ecodrix/queue";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp } from "./app.js";
+import { buildApp, productCapabilities } from "./app.js";
 import { CENTRAL_MONGO_TIMEOUTS } from "./plugins/database-unavailable.js";
 
 const TOKEN = `outage_${randomBytes(16).toString("hex")}`;
@@ -30,7 +30,13 @@ describe("database outage", () => {
     const logger = createLogger({ level: "silent", name: "test" });
     const queue = createQueue({ db: mongo.db });
     await queue.ensureIndexes();
-    const tenancy = createTenancyServices({ db: mongo.db, encryptionKeys: [randomBytes(32)], queue, logger });
+    const tenancy = createTenancyServices({
+      db: mongo.db,
+      encryptionKeys: [randomBytes(32)],
+      queue,
+      logger,
+      capabilities: productCapabilities,
+    });
     app = await buildApp({ config: { coreApiToken: TOKEN }, db: mongo.db, logger, queue, tenancy });
     await app.ready();
     const created = await app.inject({

@@ -1,3 +1,6 @@
+import { crmCapabilities } from "@ecodrix/crm";
+import { createCapabilityRegistry } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
 import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
 import { createQueue } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
@@ -6,7 +9,11 @@ import { CENTRAL_MONGO_TIMEOUTS } from "./plugins/database-unavailable.js";
 import { startApiMetricsServer } from "./routes/metrics-routes.js";
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.logLevel, name: "ecodrix-api" });
+const logger = createLogger({
+  level: config.logLevel,
+  name: "ecodrix-api",
+  redactFields: createCapabilityRegistry([...integrationCapabilities, ...crmCapabilities]).secretFieldNames,
+});
 const mongo = await connectCentralMongo(
   config.mongodbUri,
   config.servicesDbName,

@@ -8,7 +8,7 @@ import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { type Db, MongoClient } from "mongodb";
-import { buildApp } from "./app.js";
+import { buildApp, productCapabilities } from "./app.js";
 import type { FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 
 export const ADMIN_TOKEN = `test_${randomBytes(24).toString("hex")}`;
@@ -64,6 +64,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     encryptionKeys: keys,
     queue,
     logger,
+    capabilities: productCapabilities,
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({

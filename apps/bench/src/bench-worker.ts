@@ -10,6 +10,7 @@ import { createLogger } from "@ecodrix/platform";
 import {
   createQueue,
   createWorkerRunner,
+  handlerRegistry,
   JOBS_COLLECTION,
   type JobDocument,
   readyFilter,
@@ -43,12 +44,12 @@ function oursRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): 
   const runner = createWorkerRunner({
     ...config.worker,
     queue,
-    handlers: {
+    jobs: handlerRegistry({
       [NOOP_JOB]: async ({ job }) => {
         onHandled(job.payload.enqueuedAt);
         return undefined;
       },
-    },
+    }),
     // Warnings and errors still show; the per-job info lines are not written (see README).
     logger: createLogger({ level: "warn", name: "bench-worker", destination: process.stderr }),
     concurrency: config.concurrency,

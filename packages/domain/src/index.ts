@@ -1,3 +1,4 @@
+export * from "./capabilities/capability.js";
 export * from "./clients/api-key.js";
 export * from "./clients/client-code.js";
 export * from "./clients/client-repository.js";
@@ -13,3 +14,4 @@ export * from "./tenants/datasource-repository.js";
 export * from "./tenants/mongo-uri.js";
 export * from "./tenants/tenancy-services.js";
 export * from "./tenants/tenant-connection-pool.js";
+export * from "./tenants/tenant-indexes.js";

@@ -6,6 +6,7 @@ import { createLogger } from "@ecodrix/platform";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
+import { handlerRegistry } from "./job-definition.js";
 import { createQueue } from "./queue.js";
 import { createWorkerRunner } from "./worker-runner.js";
 
@@ -34,13 +35,13 @@ describe("a database outage while a job completes", () => {
     });
     const runner = createWorkerRunner({
       queue,
-      handlers: {
+      jobs: handlerRegistry({
         send: async () => {
           runs++;
           await gate;
           return { sent: true };
         },
-      },
+      }),
       logger: createLogger({ level: "silent", name: "test" }),
       concurrency: 1,
       prefetch: 0,

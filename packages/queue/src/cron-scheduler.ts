@@ -3,7 +3,7 @@ import { Cron } from "croner";
 import { ObjectId } from "mongodb";
 import type { Logger } from "pino";
 import type { EnqueueInput, JobDocument } from "./job-types.js";
-import type { Queue } from "./queue.js";
+import type { QueueProducer } from "./queue-producer.js";
 
 export interface CronSchedule {
   /** Unique name; part of each tick's dedupe key and job id. */
@@ -17,7 +17,7 @@ export interface CronSchedule {
 }
 
 export interface CronSchedulerOptions {
-  queue: Queue;
+  queue: Pick<QueueProducer, "enqueue">;
   schedules: CronSchedule[];
   logger: Logger;
   /** Default timezone of the schedules. Default "UTC". */

@@ -1,5 +1,5 @@
+import type { ClaimExclusions } from "./claim.js";
 import type { JobDocument } from "./job-types.js";
-import type { ClaimExclusions } from "./queue.js";
 
 export interface RateLimit {
   /** At most this many starts … */

@@ -8,6 +8,7 @@ export const JobsErrorCode = {
   notFound: "ECODRIX_JOBS_NOT_FOUND",
   notPending: "ECODRIX_JOBS_NOT_PENDING",
   unknownType: "ECODRIX_JOBS_UNKNOWN_TYPE",
+  invalidPayload: "ECODRIX_JOBS_INVALID_PAYLOAD",
   timeout: "ECODRIX_JOBS_TIMEOUT",
   leaseExpired: "ECODRIX_JOBS_LEASE_EXPIRED",
 } as const;

@@ -75,3 +75,15 @@ export interface EnqueueInput<P = Record<string, unknown>> {
   /** A fixed id (cron ticks use one derived from the tick, so a replica's late enqueue collides). */
   id?: ObjectId;
 }
+
+/** Why an attempt failed, as the runner hands it to the queue. */
+export interface JobFailure {
+  message: string;
+  code?: string;
+  /** false: do not retry (dead letter now). */
+  retryable?: boolean;
+  /** Retry no sooner than this (a provider's Retry-After). */
+  retryAfterMs?: number;
+}
+
+export type FailOutcome = { outcome: "retry"; runAt: Date } | { outcome: "failed" } | { outcome: "lost" };

@@ -1,6 +1,7 @@
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { claimCandidates, createQueue, type Queue } from "./queue.js";
+import { claimCandidates } from "./claim.js";
+import { createQueue, type Queue } from "./queue.js";
 
 // The embedded server has no query planner (it scans), so this runs against a real MongoDB only:
 // MONGODB_URI set, or testcontainers. There it proves that finished jobs stay off the claim path.

@@ -1,7 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { JobStatus } from "./job-types.js";
-import type { Queue } from "./queue.js";
+import type { QueueAdmin, QueueDepth } from "./queue-admin.js";
 import type { WorkerObserver } from "./worker-runner.js";
 
 /**
@@ -11,29 +10,35 @@ import type { WorkerObserver } from "./worker-runner.js";
  * collection — are only counted per status (`type="*"`), so a scrape never groups a million finished
  * documents.
  */
-export function registerQueueDepthMetric(registry: Registry, queue: Pick<Queue, "jobs">): void {
+export function registerQueueDepthMetric(registry: Registry, queue: Pick<QueueAdmin, "depth">): void {
+  // Both gauges are filled from one read per scrape, whichever prom-client collects first.
+  let reading: Promise<QueueDepth> | undefined;
+  const read = () => {
+    reading ??= queue.depth().finally(() => setImmediate(() => (reading = undefined)));
+    return reading;
+  };
   new Gauge({
     name: "ecodrix_jobs",
     help: "Jobs in the jobs collection by status and type; completed and cancelled per status only (type=*)",
     labelNames: ["status", "type"] as const,
     registers: [registry],
     async collect() {
-      const [groups, completed, cancelled] = await Promise.all([
-        queue.jobs
-          .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
-            { $match: { status: { $in: ["pending", "processing", "failed"] } } },
-            { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
-          ])
-          .toArray(),
-        queue.jobs.countDocuments({ status: "completed" }),
-        queue.jobs.countDocuments({ status: "cancelled" }),
-      ]);
+      const depth = await read();
       this.reset();
-      for (const group of groups) {
-        this.set({ status: String(group._id.status), type: String(group._id.type) }, group.count);
-      }
-      this.set({ status: "completed", type: "*" }, completed);
-      this.set({ status: "cancelled", type: "*" }, cancelled);
+      for (const group of depth.groups) this.set({ status: group.status, type: group.type }, group.count);
+      this.set({ status: "completed", type: "*" }, depth.completed);
+      this.set({ status: "cancelled", type: "*" }, depth.cancelled);
+    },
+  });
+  new Gauge({
+    name: "ecodrix_jobs_unhandled",
+    help: "Pending jobs whose type no running worker has a definition for, by type",
+    labelNames: ["type"] as const,
+    registers: [registry],
+    async collect() {
+      const depth = await read();
+      this.reset();
+      for (const row of depth.unhandledTypes) this.set({ type: row.type }, row.pending);
     },
   });
 }

@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
-import type { Queue } from "./queue.js";
+import type { QueueAdmin } from "./queue-admin.js";
 
 export interface RetentionSweeperOptions {
-  queue: Pick<Queue, "sweepFinished">;
+  queue: Pick<QueueAdmin, "sweepFinished">;
   /** Finished jobs older than this are deleted; 0 keeps them forever (no sweeper runs). */
   retentionDays: number;
   logger: Logger;

@@ -4,6 +4,7 @@ import { createLogger, permanentFailure, retryLater } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { handlerRegistry } from "./job-definition.js";
 import type { JobHandlers } from "./job-handler.js";
 import { createQueue, type Queue } from "./queue.js";
 import { createWorkerRunner, type WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";
@@ -29,7 +30,7 @@ describe("worker runner", () => {
   function start(handlers: JobHandlers, options: Partial<WorkerRunnerOptions> = {}): WorkerRunner {
     const runner = createWorkerRunner({
       queue,
-      handlers,
+      jobs: handlerRegistry(handlers),
       logger: quiet,
       concurrency: 4,
       leaseMs: 5_000,
@@ -114,7 +115,7 @@ describe("worker runner", () => {
     });
   });
 
-  it("maps AppErrors: permanent → dead letter at once, retryLater → retried after its delay, unknown type → dead letter", async () => {
+  it("maps AppErrors: permanent → dead letter at once, retryLater → retried after its delay; an unknown type is left pending", async () => {
     const calls: number[] = [];
     start({
       invalid_token: async () => {
@@ -131,17 +132,15 @@ describe("worker runner", () => {
     const unknown = await queue.enqueue({ type: "no_such_type" });
     await waitFor(
       "settled",
-      async () => (await queue.jobs.countDocuments({ status: { $in: ["completed", "failed"] } })) === 3,
+      async () => (await queue.jobs.countDocuments({ status: { $in: ["completed", "failed"] } })) === 2,
     );
     expect(await queue.get(permanent._id)).toMatchObject({
       status: "failed",
       retries: 0,
       lastError: "WhatsApp token is invalid",
     });
-    expect(await queue.get(unknown._id)).toMatchObject({
-      status: "failed",
-      lastError: "No handler for job type no_such_type",
-    });
+    // No definition in this worker: never claimed, so a newer worker that knows the type can run it.
+    expect(await queue.get(unknown._id)).toMatchObject({ status: "pending", attempts: 0, lastError: null });
     expect(await queue.get(limited._id)).toMatchObject({ status: "completed", retries: 1, result: "sent" });
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(390);
   });
@@ -268,7 +267,7 @@ describe("worker runner", () => {
       const idleQueue = createQueue({ db: client.db(mongo.dbName) });
       const runner = createWorkerRunner({
         queue: idleQueue,
-        handlers: {},
+        jobs: handlerRegistry({}),
         logger: quiet,
         concurrency: 10,
         leaseMs: 5_000,

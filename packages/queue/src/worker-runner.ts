@@ -4,10 +4,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "@ecodrix/platform";
 import type { Logger } from "pino";
 import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
+import type { JobRegistry } from "./job-definition.js";
 import { JobsErrorCode } from "./job-errors.js";
-import type { JobHandlers } from "./job-handler.js";
-import type { JobDocument } from "./job-types.js";
-import type { FailOutcome, Queue } from "./queue.js";
+import type { FailOutcome, JobDocument } from "./job-types.js";
+import type { QueueConsumer } from "./queue-consumer.js";
+import { WORKER_REPORT_INTERVAL_MS, type WorkerRegistry } from "./worker-registry.js";
 
 export type JobOutcome = "completed" | "retry" | "failed" | "lost" | "released";
 
@@ -18,8 +19,11 @@ export interface WorkerObserver {
 }
 
 export interface WorkerRunnerOptions {
-  queue: Queue;
-  handlers: JobHandlers;
+  queue: QueueConsumer;
+  /** The job types this runner runs (it claims only these), built once by createJobRegistry. */
+  jobs: JobRegistry;
+  /** Where the runner reports the types it knows (so stats can show jobs no running worker knows). */
+  workers?: Pick<WorkerRegistry, "report" | "remove">;
   logger: Logger;
   /** Jobs run at once by this runner. */
   concurrency: number;
@@ -80,6 +84,15 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   /** Claimed but not yet started (prefetched), oldest first, with when their lease was last set. */
   const buffered: { job: JobDocument; renewedAt: number; renewing: boolean }[] = [];
   let bufferTimer: NodeJS.Timeout | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
+  const startedAt = new Date();
+
+  /** Tells the worker registry which types this runner knows (start-up, then every 15 s). */
+  function report(): void {
+    options.workers
+      ?.report(workerId, options.jobs.types, startedAt)
+      .catch((error: unknown) => logger.warn({ err: error }, "reporting this worker's job types failed"));
+  }
 
   const running = new Map<string, { job: JobDocument; controller: AbortController; done: Promise<void> }>();
   let stopping = false;
@@ -164,10 +177,9 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
     });
     aborted.catch(() => {});
-    const timeout = setTimeout(
-      () => controller.abort(new JobAborted("timeout", `Job timed out after ${jobTimeoutMs} ms`)),
-      jobTimeoutMs,
-    );
+    const armTimeout = (ms: number) =>
+      setTimeout(() => controller.abort(new JobAborted("timeout", `Job timed out after ${ms} ms`)), ms);
+    let timeout = armTimeout(jobTimeoutMs);
     const heartbeat = setInterval(() => {
       queue.heartbeat(job, leaseMs).then(
         (held) => {
@@ -179,13 +191,26 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     }, heartbeatMs);
     let outcome: JobOutcome;
     try {
-      const handler = options.handlers[job.type];
-      if (!handler) {
+      const registered = options.jobs.get(job.type);
+      if (!registered) {
+        // Not reachable through the claim (it asks for known types only); a guard, not a path.
         throw new AppError(JobsErrorCode.unknownType, `No handler for job type ${job.type}`, 500, {
           retryable: false,
         });
       }
-      const result = await Promise.race([handler({ job, log, signal: controller.signal }), aborted]);
+      const problem = registered.check(job.payload);
+      if (problem) {
+        // A malformed payload will be malformed on every retry: dead-letter it at once, saying why.
+        throw new AppError(JobsErrorCode.invalidPayload, problem, 400, { retryable: false });
+      }
+      if (registered.limits.timeoutMs !== undefined) {
+        clearTimeout(timeout);
+        timeout = armTimeout(registered.limits.timeoutMs);
+      }
+      const result = await Promise.race([
+        registered.handler({ job, log, signal: controller.signal }),
+        aborted,
+      ]);
       clearInterval(heartbeat);
       const done = await recordCompletion(job, result, log);
       outcome = done ? "completed" : "lost";
@@ -291,7 +316,8 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   }
 
   async function claimRound(free: number): Promise<{ jobs: JobDocument[]; full: boolean }> {
-    const exclude = planner.exclusions();
+    const exclusions = () => ({ ...planner.exclusions(), onlyTypes: options.jobs.types });
+    const exclude = exclusions();
     const jobs: JobDocument[] = [];
     const probe = lastRoundFull ? planner.probeTenants() : undefined;
     if (probe) {
@@ -314,7 +340,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         leaseMs,
         limit,
         candidates: options.fairness ? limit * 2 : limit,
-        exclude: probe ? planner.exclusions() : exclude,
+        exclude: probe ? exclusions() : exclude,
         select: (candidates) => planner.select(candidates, limit),
       });
       for (const job of main) planner.started(job);
@@ -378,6 +404,11 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       if (!loopPromise) {
         bufferTimer = setInterval(renewBuffered, heartbeatMs);
         bufferTimer.unref();
+        if (options.workers) {
+          report();
+          reportTimer = setInterval(report, WORKER_REPORT_INTERVAL_MS);
+          reportTimer.unref();
+        }
       }
       loopPromise ??= loop();
     },
@@ -386,6 +417,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       wakeLoop?.();
       await loopPromise;
       clearInterval(bufferTimer);
+      clearInterval(reportTimer);
       // Prefetched jobs never started: give them back at once.
       const unstarted = buffered.splice(0);
       for (const { job } of unstarted) planner.finished(job);
@@ -397,15 +429,17 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         ]);
       }
       const left = [...running.values()];
-      if (left.length === 0) return;
-      for (const entry of left)
-        entry.controller.abort(new JobAborted("shutdown", "Worker shutting down: lease released"));
-      const released = await Promise.all(left.map((entry) => queue.release(entry.job).catch(() => false)));
-      logger.warn(
-        { released: released.filter(Boolean).length, jobs: left.map((entry) => String(entry.job._id)) },
-        "shutdown deadline passed: released the leases of running jobs",
-      );
-      await Promise.allSettled(left.map((entry) => entry.done));
+      if (left.length > 0) {
+        for (const entry of left)
+          entry.controller.abort(new JobAborted("shutdown", "Worker shutting down: lease released"));
+        const released = await Promise.all(left.map((entry) => queue.release(entry.job).catch(() => false)));
+        logger.warn(
+          { released: released.filter(Boolean).length, jobs: left.map((entry) => String(entry.job._id)) },
+          "shutdown deadline passed: released the leases of running jobs",
+        );
+        await Promise.allSettled(left.map((entry) => entry.done));
+      }
+      await options.workers?.remove(workerId).catch(() => undefined);
     },
   };
 }

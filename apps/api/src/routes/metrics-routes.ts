@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { type Queue, registerQueueDepthMetric, startMetricsServer } from "@ecodrix/queue";
+import { type QueueAdmin, registerQueueDepthMetric, startMetricsServer } from "@ecodrix/queue";
 import { collectDefaultMetrics, Registry } from "prom-client";
 
 /**
@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
  * and the process's default metrics. Counts only — no tenant names, payloads or secrets. Job durations
  * and failures come from the workers' own /metrics (WORKER_METRICS_PORT).
  */
-export function createApiMetricsRegistry(deps: { queue: Pick<Queue, "jobs"> }): Registry {
+export function createApiMetricsRegistry(deps: { queue: Pick<QueueAdmin, "depth"> }): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerQueueDepthMetric(registry, deps.queue);
@@ -19,7 +19,7 @@ export function createApiMetricsRegistry(deps: { queue: Pick<Queue, "jobs"> }): 
  * forwards PORT only, so the metrics stay on the internal network without a token to manage.
  */
 export function startApiMetricsServer(
-  deps: { queue: Pick<Queue, "jobs"> },
+  deps: { queue: Pick<QueueAdmin, "depth"> },
   port: number,
   host: string,
 ): Promise<Server> {

@@ -1,3 +1,4 @@
+import { scoreRecalculationJob } from "@ecodrix/crm";
 import type { Config } from "@ecodrix/platform";
 import type { CronSchedule } from "@ecodrix/queue";
 
@@ -8,7 +9,7 @@ export function schedules(config: Pick<Config, "worker">): CronSchedule[] {
       name: "score_recalculation",
       pattern: config.worker.scoreRecalculationCron,
       timezone: config.worker.cronTimezone,
-      job: { type: "score_recalculation", priority: -1, maxRetries: 3 },
+      job: { type: scoreRecalculationJob.type, ...scoreRecalculationJob.limits },
     },
   ];
 }

@@ -12,7 +12,12 @@ function capture() {
 describe("logger redaction", () => {
   it("replaces key headers and secret fields with [redacted]", async () => {
     const { stream, lines } = capture();
-    const log = createLogger({ level: "info", name: "t", destination: stream });
+    const log = createLogger({
+      level: "info",
+      name: "t",
+      destination: stream,
+      redactFields: ["smtpPass", "whatsappToken"],
+    });
     log.info(
       {
         req: {

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "@ecodrix/platform";
 import { MongoClient } from "mongodb";
+import { handlerRegistry } from "../job-definition.js";
 import type { JobHandlers } from "../job-handler.js";
 import { createQueue } from "../queue.js";
 import { createWorkerRunner } from "../worker-runner.js";
@@ -28,7 +29,7 @@ const handlers: JobHandlers = {
 const runners = Array.from({ length: Number(env.RUNNERS ?? 1) }, (_, index) =>
   createWorkerRunner({
     queue,
-    handlers,
+    jobs: handlerRegistry(handlers),
     logger,
     concurrency: Number(env.CONCURRENCY ?? 2),
     leaseMs: Number(env.LEASE_MS ?? 30_000),
