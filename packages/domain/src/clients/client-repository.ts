@@ -15,8 +15,17 @@ export interface ClientRepository {
     clientCode: string,
     changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
   ): Promise<ClientDocument | null>;
-  /** Replaces the key hash; the old key stops matching as soon as this returns. */
-  replaceApiKey(clientCode: string, apiKeyHash: string, apiKeyHint: string): Promise<boolean>;
+  /**
+   * Replaces the key hash if it is still `previousHash` (compare-and-set: of concurrent rotations exactly
+   * one wins); false when the client is gone or its key changed meanwhile. The old key stops matching as
+   * soon as this returns.
+   */
+  replaceApiKey(
+    clientCode: string,
+    previousHash: string,
+    apiKeyHash: string,
+    apiKeyHint: string,
+  ): Promise<boolean>;
   delete(clientCode: string): Promise<boolean>;
 }
 
@@ -55,10 +64,10 @@ export function createClientRepository({ db }: { db: Db }): ClientRepository {
         { returnDocument: "after" },
       );
     },
-    async replaceApiKey(clientCode, apiKeyHash, apiKeyHint) {
+    async replaceApiKey(clientCode, previousHash, apiKeyHash, apiKeyHint) {
       const now = new Date();
       const result = await clients.updateOne(
-        { clientCode },
+        { clientCode, apiKeyHash: previousHash },
         { $set: { apiKeyHash, apiKeyHint, apiKeyCreatedAt: now, updatedAt: now } },
       );
       return result.matchedCount === 1;
