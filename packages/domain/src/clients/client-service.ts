@@ -4,6 +4,12 @@ import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import {
+  assertSafeUriOptions,
+  assertTenantDatabaseName,
+  databaseInUse,
+  sameCluster,
+} from "../tenants/datasource-policy.js";
 import type { DatasourceRepository } from "../tenants/datasource-repository.js";
 import { parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
 import { apiKeyHint, apiKeyMatches, generateApiKey, hashApiKey } from "./api-key.js";
@@ -226,6 +232,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       await requireClient(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
+      // All before the URI is used to connect: an option may read local files or reach other hosts.
+      assertSafeUriOptions(dbUri);
+      assertTenantDatabaseName(dbName, deps.db.databaseName);
+      for (const other of await datasources.findOthersUsingDatabase(dbName, clientCode)) {
+        if (other.uri === null) {
+          logger.warn(
+            { clientCode, otherClientCode: other.clientCode },
+            "cannot decrypt another client's datasource to compare clusters; not treated as a conflict",
+          );
+        } else if (sameCluster(dbUri, other.uri)) {
+          throw databaseInUse(dbName);
+        }
+      }
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
       await datasources.save(clientCode, dbUri, dbName);
       logger.info({ clientCode, dbName }, "tenant datasource registered");

@@ -20,6 +20,14 @@ export interface DatasourceRepository {
   /** The decrypted URI and database name, or null when none is registered. */
   findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
   findDbName(clientCode: string): Promise<string | null>;
+  /**
+   * Other clients' datasources whose database has this name (compared without case), with their URIs
+   * decrypted (null when no configured key can read one): to tell whether a database is taken.
+   */
+  findOthersUsingDatabase(
+    dbName: string,
+    exceptClientCode: string,
+  ): Promise<Array<{ clientCode: string; uri: string | null }>>;
   delete(clientCode: string): Promise<number>;
 }
 
@@ -31,6 +39,11 @@ export function createDatasourceRepository({
   crypto: Pick<SecretBox, "encrypt" | "decrypt">;
 }): DatasourceRepository {
   const datasources = db.collection<DatasourceDocument>(CLIENT_DATASOURCES_COLLECTION);
+  const findUri = async (clientCode: string) => {
+    const doc = await datasources.findOne({ clientCode });
+    if (!doc) return null;
+    return { uri: crypto.decrypt(doc.dbUri, { clientCode, field: "dbUri" }), dbName: doc.dbName };
+  };
   return {
     datasources,
     async ensureIndexes() {
@@ -47,14 +60,28 @@ export function createDatasourceRepository({
         { upsert: true },
       );
     },
-    async findUri(clientCode) {
-      const doc = await datasources.findOne({ clientCode });
-      if (!doc) return null;
-      return { uri: crypto.decrypt(doc.dbUri, { clientCode, field: "dbUri" }), dbName: doc.dbName };
-    },
+    findUri,
     async findDbName(clientCode) {
       const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
       return doc?.dbName ?? null;
+    },
+    async findOthersUsingDatabase(dbName, exceptClientCode) {
+      // Few documents (one per client) and a case-insensitive match the embedded server has no collation
+      // for: names are read and compared here, and only matching URIs are decrypted.
+      const lower = dbName.toLowerCase();
+      const names = await datasources
+        .find({ clientCode: { $ne: exceptClientCode } }, { projection: { clientCode: 1, dbName: 1 } })
+        .toArray();
+      const matches = names.filter((doc) => doc.dbName.toLowerCase() === lower);
+      return Promise.all(
+        matches.map(async ({ clientCode }) => {
+          try {
+            return { clientCode, uri: (await findUri(clientCode))?.uri ?? null };
+          } catch {
+            return { clientCode, uri: null };
+          }
+        }),
+      );
     },
     async delete(clientCode) {
       return (await datasources.deleteMany({ clientCode })).deletedCount;
