@@ -11,8 +11,9 @@ import { requireAdmin } from "./plugins/admin-auth.js";
 import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 import { registerBodyGuard } from "./plugins/body-guard.js";
 import { registerCors } from "./plugins/cors.js";
-import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
 import { registerJsonParser } from "./plugins/json-parser.js";
+import { registerQueryCredentialGuard, serializeRequest } from "./plugins/query-credentials.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
@@ -59,7 +60,8 @@ export function fastifyTrustProxy(
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Request logs carry the URL: secret-looking query parameters are redacted in it.
+    loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }) as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
     // TRUST_PROXY: which proxies may tell us the client's address (X-Forwarded-For). Without it the
     // socket's peer is the client, so behind a load balancer every caller would share its address and
@@ -72,9 +74,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: "ignore",
     // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
     frameworkErrors: (error, request, reply) => frameworkErrorHandler(error, request, reply as FastifyReply),
+    // …and so do the errors Node's HTTP parser raises before there is a request (431, 400, 408).
+    clientErrorHandler,
   });
   registerValidation(app);
   registerErrorHandler(app);
+  registerQueryCredentialGuard(app);
   registerJsonParser(app);
   registerBodyGuard(app);
   const tenancy =
