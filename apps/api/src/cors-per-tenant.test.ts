@@ -1,7 +1,7 @@
 import { MAX_CORS_ORIGINS_PER_CLIENT } from "@ecodrix/domain";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 /** CORS origins belong to one tenant (runbook §1 step 6). */
 describe("CORS per tenant", () => {

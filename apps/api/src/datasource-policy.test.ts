@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "./test-app.js";
+import { admin, startTestApi, type TestApi } from "../test/test-app.js";
 
 /** What a datasource may not be (runbook §1 step 3): refused with a 4xx before any connection is made. */
 describe("datasource registration policy", () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { InjectOptions } from "fastify";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 const cors = (headers: Record<string, string>, remoteAddress?: string): InjectOptions => ({
   method: "GET",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "./test-app.js";
+import { admin, startTestApi, type TestApi } from "../test/test-app.js";
 
 /** What an unauthenticated caller can make the API spend: nothing is parsed before it is needed. */
 describe("requests are refused before their bodies are parsed", () => {

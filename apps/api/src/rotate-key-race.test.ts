@@ -1,6 +1,6 @@
 import { ROTATION_SETTLE_MS } from "@ecodrix/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startTestApi, type TestApi } from "./test-app.js";
+import { ADMIN_TOKEN, startTestApi, type TestApi } from "../test/test-app.js";
 
 describe("concurrent rotate-key (runbook §3)", () => {
   let api: TestApi;

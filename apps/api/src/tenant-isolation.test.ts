@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 /** Every tenant route, tried with the wrong tenant's credentials and on the other tenant's data. */
 describe("tenant isolation", () => {
@@ -22,8 +22,11 @@ describe("tenant isolation", () => {
   }
   const as = (code: string, key: string) => tenantHeaders(code, key);
 
+  /** Every route of the tenant scope, as Fastify registered it (its onRoute hook). */
+  const registered: { method: string; url: string }[] = [];
+
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ onTenantRoute: (route) => registered.push(route) });
     await create("Alpha Clinic", "hi@alphaclinic.com");
     await create("Beta Clinic", "hi@betaclinic.com");
     for (const code of ["alphaclinic", "betaclinic"]) {
@@ -62,6 +65,19 @@ describe("tenant isolation", () => {
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
   ];
+
+  it("every tenant route has a case here (a new route cannot be forgotten)", () => {
+    expect(registered.length).toBeGreaterThan(0);
+    const cases = tenantRoutes().map((route) => ({
+      method: route.method,
+      path: route.url.split("?")[0] ?? "",
+    }));
+    const missing = registered.filter((route) => {
+      const pattern = new RegExp(`^${route.url.replace(/:[A-Za-z]+/g, "[^/]+")}$`);
+      return !cases.some((test) => test.method === route.method && pattern.test(test.path));
+    });
+    expect(missing, "tenant routes without an isolation case in tenantRoutes()").toEqual([]);
+  });
 
   it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
     for (const route of tenantRoutes()) {

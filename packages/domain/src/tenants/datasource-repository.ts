@@ -28,6 +28,8 @@ export interface DatasourceRepository {
     dbName: string,
     exceptClientCode: string,
   ): Promise<Array<{ clientCode: string; uri: string | null }>>;
+  /** The codes of every client with a registered datasource, in code order. */
+  listClientCodes(): Promise<string[]>;
   delete(clientCode: string): Promise<number>;
 }
 
@@ -61,6 +63,12 @@ export function createDatasourceRepository({
       );
     },
     findUri,
+    async listClientCodes() {
+      const docs = await datasources
+        .find({}, { projection: { clientCode: 1 }, sort: { clientCode: 1 } })
+        .toArray();
+      return docs.map((doc) => doc.clientCode);
+    },
     async findDbName(clientCode) {
       const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
       return doc?.dbName ?? null;
