@@ -58,6 +58,11 @@ export interface QueueAdmin {
   remove(id: string | ObjectId): Promise<void>;
   /** Deletes finished jobs whose completedAt is older than `olderThan`; returns how many. */
   sweepFinished(olderThan: Date): Promise<number>;
+  /**
+   * Offboarding: empties the payload and removes the result of every finished job of `clientCode` (the
+   * documents stay for the operators' history until retention deletes them); returns how many.
+   */
+  anonymizeFinished(clientCode: string): Promise<number>;
 }
 
 export function stuckFilter(now: Date, stuckAfterMs = STUCK_AFTER_MS): Filter<JobDocument> {
@@ -214,6 +219,14 @@ export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerR
       const _id = parseJobId(id);
       const result = await jobs.deleteOne({ _id });
       if (result.deletedCount === 0) throw jobNotFound(_id);
+    },
+
+    async anonymizeFinished(clientCode) {
+      const result = await jobs.updateMany(
+        { clientCode, status: { $in: [...FINISHED_STATUSES] } },
+        { $set: { payload: {}, updatedAt: new Date() }, $unset: { result: "" } },
+      );
+      return result.modifiedCount;
     },
 
     async sweepFinished(olderThan) {
