@@ -64,6 +64,9 @@ describe("tenant isolation", () => {
     { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
+    { method: "POST" as const, url: "/api/saas/google/connect-link" },
+    { method: "GET" as const, url: "/api/saas/google" },
+    { method: "DELETE" as const, url: "/api/saas/google" },
   ];
 
   it("every tenant route has a case here (a new route cannot be forgotten)", () => {

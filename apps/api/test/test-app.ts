@@ -34,6 +34,8 @@ export interface TestApiOptions {
   onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
+  /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
+  config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -70,7 +72,12 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({
-    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys, trustProxy: options.trustProxy ?? false },
+    config: {
+      coreApiToken: ADMIN_TOKEN,
+      encryptionKeys: keys,
+      trustProxy: options.trustProxy ?? false,
+      ...options.config,
+    },
     db,
     logger,
     queue,

@@ -93,9 +93,9 @@ export function registerErrorHandler(app: FastifyInstance): void {
       return reply.status(503).send(body(503, unavailable.message, unavailable.code));
     }
     if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
+      if (error.statusCode >= 500 && !error.expose) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
-      const message = error.statusCode >= 500 ? "Internal Server Error" : error.message;
+      const message = error.expose ? error.message : "Internal Server Error";
       return reply.status(error.statusCode).send(body(error.statusCode, message, error.code));
     }
     if ("validation" in error && error.validation) {
