@@ -14,7 +14,7 @@ import { registerBodyGuard } from "./plugins/body-guard.js";
 import { registerCors } from "./plugins/cors.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
 import { registerJsonParser } from "./plugins/json-parser.js";
-import { registerQueryCredentialGuard, serializeRequest } from "./plugins/query-credentials.js";
+import { refuseTokensInQuery, registerQueryCredentialGuard } from "./plugins/query-credentials.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
@@ -73,8 +73,7 @@ export function fastifyTrustProxy(
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    // Request logs carry the URL: secret-looking query parameters are redacted in it.
-    loggerInstance: deps.logger.child({}, { serializers: { req: serializeRequest } }) as FastifyBaseLogger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
     // TRUST_PROXY: which proxies may tell us the client's address (X-Forwarded-For). Without it the
     // socket's peer is the client, so behind a load balancer every caller would share its address and
@@ -126,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   googleOAuthRoutes(app, { google });
 
   await app.register(async (admin) => {
+    refuseTokensInQuery(admin);
     requireAdmin(
       admin,
       deps.config.coreApiToken,
@@ -140,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
+    refuseTokensInQuery(tenant);
     requireTenant(tenant, { clients: tenancy.clients, limiter });
     if (deps.onTenantRoute) {
       const report = deps.onTenantRoute;

@@ -1,29 +1,31 @@
 import { badRequest } from "@ecodrix/platform";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 
 /**
  * Query parameter names that carry credentials when someone puts a header in the URL by mistake. A URL
  * ends up in proxy logs, browser history and Referer headers, so such a request is refused rather than
- * served. Compared lowercased, with `_` read as `-`.
+ * served. Compared lowercased, with `_` read as `-`. The API's own header credentials are never valid in
+ * a URL; token-like names are refused on the routes that authenticate with headers (admin and tenant),
+ * not on the browser pages that take a one-time link token by design (the Google connect link).
  */
-const CREDENTIAL_PARAMETERS = new Set([
+const HEADER_CREDENTIALS = new Set([
   "x-core-api-key",
   "core-api-key",
   "x-api-key",
   "api-key",
   "apikey",
+  "authorization",
+]);
+const TOKEN_LIKE = new Set([
+  ...HEADER_CREDENTIALS,
   "token",
   "access-token",
   "auth-token",
   "id-token",
   "refresh-token",
-  "authorization",
   "password",
   "secret",
 ]);
-
-/** Parameter names whose values never reach a log line (a wider net than the refused ones). */
-const SECRET_LOOKING = /key|token|secret|pass|pwd|auth|sig|credential|session|otp/i;
 
 function decodeName(raw: string): string {
   try {
@@ -33,52 +35,45 @@ function decodeName(raw: string): string {
   }
 }
 
-/** The URL with the value of every secret-looking query parameter replaced by `[redacted]`. */
-export function redactUrl(url: string): string {
+function credentialIn(url: string, names: ReadonlySet<string>): string | undefined {
   const question = url.indexOf("?");
-  if (question < 0) return url;
-  const query = url
-    .slice(question + 1)
-    .split("&")
-    .map((pair) => {
-      const equals = pair.indexOf("=");
-      const rawName = equals < 0 ? pair : pair.slice(0, equals);
-      const name = decodeName(rawName);
-      return SECRET_LOOKING.test(name) || name.toLowerCase() === "code" ? `${rawName}=[redacted]` : pair;
-    })
-    .join("&");
-  return `${url.slice(0, question)}?${query}`;
+  if (question < 0) return undefined;
+  for (const pair of url.slice(question + 1).split("&")) {
+    const equals = pair.indexOf("=");
+    const name = decodeName(equals < 0 ? pair : pair.slice(0, equals));
+    if (names.has(name.toLowerCase().replace(/_/g, "-"))) return name;
+  }
+  return undefined;
 }
 
-/** Fastify's request serializer, with the query's secrets redacted (pino's redact paths cannot see inside a URL). */
-export function serializeRequest(request: FastifyRequest) {
-  return {
-    method: request.method,
-    url: redactUrl(request.url),
-    host: request.host,
-    remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
-  };
+function refuse(name: string) {
+  const shown = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? `"${name}"` : "a credential";
+  return badRequest(
+    "ECODRIX_AUTH_CREDENTIALS_IN_QUERY",
+    `The query string carries ${shown}: credentials are accepted only in headers (x-api-key, x-client-code, x-core-api-key), never in the URL`,
+  );
 }
 
 /**
- * Refuses, with a 400 naming the parameter (never its value), any API request whose query string carries a
- * credential: before authentication, so the mistake is reported as what it is rather than a missing header.
+ * On every `/api/` request: refuses, with a 400 naming the parameter (never its value), a query string
+ * carrying one of the API's header credentials (x-api-key, x-core-api-key …).
  */
 export function registerQueryCredentialGuard(app: FastifyInstance): void {
   app.addHook("onRequest", async (request) => {
-    const question = request.url.indexOf("?");
-    if (question < 0 || !request.url.startsWith("/api/")) return;
-    for (const pair of request.url.slice(question + 1).split("&")) {
-      const equals = pair.indexOf("=");
-      const name = decodeName(equals < 0 ? pair : pair.slice(0, equals));
-      if (CREDENTIAL_PARAMETERS.has(name.toLowerCase().replace(/_/g, "-"))) {
-        const shown = /^[A-Za-z0-9_.-]{1,40}$/.test(name) ? `"${name}"` : "a credential";
-        throw badRequest(
-          "ECODRIX_AUTH_CREDENTIALS_IN_QUERY",
-          `The query string carries ${shown}: credentials are accepted only in headers (x-api-key, x-client-code, x-core-api-key), never in the URL`,
-        );
-      }
-    }
+    if (!request.url.startsWith("/api/")) return;
+    const name = credentialIn(request.url, HEADER_CREDENTIALS);
+    if (name) throw refuse(name);
+  });
+}
+
+/**
+ * In a scope that authenticates with headers (admin, tenant), added before its authentication hook: also
+ * refuses token-like names (token, access_token, password …), so the mistake is reported as what it is
+ * rather than as a missing header.
+ */
+export function refuseTokensInQuery(scope: FastifyInstance): void {
+  scope.addHook("onRequest", async (request) => {
+    const name = credentialIn(request.url, TOKEN_LIKE);
+    if (name) throw refuse(name);
   });
 }
