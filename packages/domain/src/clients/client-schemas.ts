@@ -15,7 +15,18 @@ export const clientCodeParamsSchema = {
   required: ["clientCode"],
 } as const;
 
-const nameSchema = { type: "string", minLength: 1, maxLength: 200, pattern: "\\S" } as const;
+/**
+ * One line of text with something in it: no tab, line feed or carriage return (other control characters are
+ * refused for every body field by the API's body guard). The API names this pattern in its message.
+ */
+export const SINGLE_LINE_TEXT_PATTERN = "^[^\\t\\n\\r]*\\S[^\\t\\n\\r]*$";
+
+const nameSchema = {
+  type: "string",
+  minLength: 1,
+  maxLength: 200,
+  pattern: SINGLE_LINE_TEXT_PATTERN,
+} as const;
 const emailSchema = {
   type: "string",
   maxLength: 254,

@@ -4,6 +4,12 @@ import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import {
+  assertSafeUriOptions,
+  assertTenantDatabaseName,
+  databaseInUse,
+  sameCluster,
+} from "../tenants/datasource-policy.js";
 import type { DatasourceRepository } from "../tenants/datasource-repository.js";
 import { parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
 import { apiKeyHint, apiKeyMatches, generateApiKey, hashApiKey } from "./api-key.js";
@@ -20,6 +26,13 @@ import type {
 
 /** The runbook §8 texts. */
 export const clientNotFound = () => notFound("ECODRIX_CLIENT_NOT_FOUND", "ClientCode not found");
+/** A rotated key is not rotated again for this long: simultaneous rotate-key calls get one winner. */
+export const ROTATION_SETTLE_MS = 5_000;
+export const keyRotationConflict = (clientCode: string) =>
+  conflict(
+    "ECODRIX_CLIENT_KEY_ROTATION_CONFLICT",
+    `The API key of ${clientCode} was rotated by another request at the same time; this call issued no key (use the key that request returned, or rotate again)`,
+  );
 export const invalidApiKey = () => unauthorized("ECODRIX_AUTH_INVALID_API_KEY", "Invalid API key");
 
 export interface ClientServiceDeps {
@@ -271,6 +284,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       const client = await requireActive(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
+      // All before the URI is used to connect: an option may read local files or reach other hosts.
+      assertSafeUriOptions(dbUri);
+      assertTenantDatabaseName(dbName, deps.db.databaseName);
+      for (const other of await datasources.findOthersUsingDatabase(dbName, clientCode)) {
+        if (other.uri === null) {
+          logger.warn(
+            { clientCode, otherClientCode: other.clientCode },
+            "cannot decrypt another client's datasource to compare clusters; not treated as a conflict",
+          );
+        } else if (sameCluster(dbUri, other.uri)) {
+          throw databaseInUse(dbName);
+        }
+      }
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
       await datasources.save(client, dbUri, dbName);
       await confirmStillActive(client, () => datasources.delete(clientCode, { only: client._id }));
@@ -280,9 +306,23 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async rotateKey(clientCode) {
+      const current = await requireClient(clientCode);
+      // Calls that arrive together (two operators, a retried request) must not each get a key of which
+      // only the last one works. A call that reads the key after another rotation committed would win
+      // the compare-and-set below too, so a key rotated less than ROTATION_SETTLE_MS ago is kept; a
+      // client's first key (issued at creation) can be rotated at once.
+      const rotated = current.apiKeyCreatedAt.getTime() > current.createdAt.getTime();
+      if (rotated && Date.now() - current.apiKeyCreatedAt.getTime() < ROTATION_SETTLE_MS) {
+        throw keyRotationConflict(clientCode);
+      }
       const apiKey = generateApiKey();
       const hint = apiKeyHint(apiKey);
-      if (!(await clients.replaceApiKey(clientCode, hashApiKey(apiKey), hint))) throw clientNotFound();
+      // Conditional on the key this call read: of calls that read the same key exactly one wins, and
+      // every other one is told so rather than handed a key that another write has already replaced.
+      if (!(await clients.replaceApiKey(clientCode, current.apiKeyHash, hashApiKey(apiKey), hint))) {
+        if (!(await clients.findByCode(clientCode))) throw clientNotFound();
+        throw keyRotationConflict(clientCode);
+      }
       logger.info({ clientCode, apiKeyHint: hint }, "client API key rotated");
       return { clientCode, apiKey, apiKeyHint: hint };
     },
