@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { crmCapabilities } from "@ecodrix/crm";
+import { createCrmServices, crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import type { Config, Logger } from "@ecodrix/platform";
@@ -17,6 +17,9 @@ import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
+import { crmAppointmentsRoutes } from "./routes/crm-appointments-routes.js";
+import { crmAutomationsRoutes } from "./routes/crm-automations-routes.js";
+import { crmLeadsRoutes } from "./routes/crm-leads-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
@@ -80,11 +83,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientsRoutes(admin, { clients: tenancy.clients, capabilities: tenancy.capabilities });
   });
 
+  const crm = createCrmServices({ tenantConnections: tenancy.tenantConnections, queue: deps.queue });
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
     requireTenant(tenant, { clients: tenancy.clients, limiter });
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    crmLeadsRoutes(tenant, { leads: crm.leads });
+    crmAppointmentsRoutes(tenant, { appointments: crm.appointments });
+    crmAutomationsRoutes(tenant, { automations: crm.automations });
   });
 
   return app;

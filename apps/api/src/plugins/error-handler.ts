@@ -53,8 +53,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
     if (error instanceof AppError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
-      const message = error.statusCode >= 500 ? "Internal Server Error" : error.message;
-      return reply.status(error.statusCode).send(body(error.statusCode, message, error.code));
+      if (error.statusCode >= 500) {
+        return reply
+          .status(error.statusCode)
+          .send(body(error.statusCode, "Internal Server Error", error.code));
+      }
+      // The coded fields last: details never override them.
+      return reply
+        .status(error.statusCode)
+        .send({ ...error.details, ...body(error.statusCode, error.message, error.code) });
     }
     if ("validation" in error && error.validation) {
       return reply.status(400).send(body(400, validationMessage(error), "ECODRIX_VALIDATION_FAILED"));

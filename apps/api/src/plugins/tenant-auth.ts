@@ -6,6 +6,8 @@ import type { FailedAuthLimiter } from "./auth-rate-limiter.js";
 export interface TenantContext {
   clientCode: string;
   name: string;
+  /** The client's region for local phone numbers (CRM leads); undefined: IN. */
+  defaultCountry: string | undefined;
 }
 
 declare module "fastify" {
@@ -47,7 +49,11 @@ export function requireTenant(
       if (!clientCode) throw unauthorized("ECODRIX_AUTH_CLIENT_CODE_MISSING", "Missing x-client-code header");
       if (!apiKey) throw unauthorized("ECODRIX_AUTH_API_KEY_MISSING", "Missing x-api-key header");
       const client = await deps.clients.authenticate(clientCode, apiKey);
-      request.tenant = { clientCode: client.clientCode, name: client.name };
+      request.tenant = {
+        clientCode: client.clientCode,
+        name: client.name,
+        defaultCountry: client.defaultCountry ?? undefined,
+      };
     } catch (error) {
       if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
         deps.limiter.recordFailure(request.ip, clientCode ?? "");

@@ -13,7 +13,7 @@ export interface ClientRepository {
   list(): Promise<ClientDocument[]>;
   update(
     clientCode: string,
-    changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
+    changes: Partial<Pick<ClientDocument, "name" | "email" | "status" | "defaultCountry">>,
   ): Promise<ClientDocument | null>;
   /** Replaces the key hash; the old key stops matching as soon as this returns. */
   replaceApiKey(clientCode: string, apiKeyHash: string, apiKeyHint: string): Promise<boolean>;

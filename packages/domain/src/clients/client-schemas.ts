@@ -21,6 +21,9 @@ const emailSchema = {
   pattern: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
 } as const;
 
+/** ISO 3166-1 alpha-2, upper case (`IN`, `GB`, `US`): the region of local phone numbers. */
+const countrySchema = { type: "string", pattern: "^[A-Z]{2}$" } as const;
+
 export const createClientBodySchema = {
   type: "object",
   additionalProperties: false,
@@ -28,6 +31,7 @@ export const createClientBodySchema = {
     name: nameSchema,
     email: emailSchema,
     clientCode: clientCodeSchema,
+    defaultCountry: countrySchema,
   },
   required: ["name", "email"],
 } as const;
@@ -40,6 +44,7 @@ export const updateClientBodySchema = {
     name: nameSchema,
     email: emailSchema,
     status: { type: "string", enum: ["active", "suspended"] },
+    defaultCountry: { anyOf: [countrySchema, { type: "null" }] },
   },
 } as const;
 
@@ -66,6 +71,7 @@ export const clientViewSchema = {
       properties: { registered: { type: "boolean" }, dbName: { type: ["string", "null"] } },
     },
     corsOrigins: { type: "array", items: { type: "string" } },
+    defaultCountry: { type: ["string", "null"] },
     createdAt: { type: "string" },
     updatedAt: { type: "string" },
   },

@@ -1,11 +1,12 @@
-import { badRequest, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
+import { badRequest, conflict, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
 import type { Queue } from "@ecodrix/queue";
+import { isSupportedCountry } from "libphonenumber-js";
 import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import type { DatasourceRepository } from "../tenants/datasource-repository.js";
-import { parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
+import { databaseKeyOf, parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
 import { apiKeyHint, apiKeyMatches, generateApiKey, hashApiKey } from "./api-key.js";
 import { assertValidClientCode, deriveClientCode } from "./client-code.js";
 import type { ClientRepository } from "./client-repository.js";
@@ -17,6 +18,16 @@ import type {
   CreateClientInput,
   UpdateClientInput,
 } from "./client-types.js";
+
+/** A region libphonenumber can read local numbers in (the CRM normalises lead phones with it). */
+function assertSupportedCountry(country: string): void {
+  if (!isSupportedCountry(country)) {
+    throw badRequest(
+      "ECODRIX_CLIENT_COUNTRY_UNSUPPORTED",
+      `body/defaultCountry ${country} is not a supported ISO 3166-1 alpha-2 region (e.g. IN, GB, US)`,
+    );
+  }
+}
 
 /** The runbook §8 texts. */
 export const clientNotFound = () => notFound("ECODRIX_CLIENT_NOT_FOUND", "ClientCode not found");
@@ -100,6 +111,7 @@ function toView(
     secretsSet,
     datasource: { registered: dbName !== null, dbName },
     corsOrigins,
+    defaultCountry: client.defaultCountry ?? null,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };
@@ -141,6 +153,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         );
       }
       assertValidClientCode(clientCode, "body/clientCode");
+      if (input.defaultCountry !== undefined) assertSupportedCountry(input.defaultCountry);
       const apiKey = generateApiKey();
       const now = new Date();
       const doc: ClientDocument = {
@@ -152,6 +165,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         apiKeyHash: hashApiKey(apiKey),
         apiKeyHint: apiKeyHint(apiKey),
         apiKeyCreatedAt: now,
+        ...(input.defaultCountry === undefined ? {} : { defaultCountry: input.defaultCountry }),
         createdAt: now,
         updatedAt: now,
       };
@@ -174,6 +188,10 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       if (input.name !== undefined) changes.name = input.name.trim();
       if (input.email !== undefined) changes.email = input.email.trim().toLowerCase();
       if (input.status !== undefined) changes.status = input.status;
+      if (input.defaultCountry !== undefined) {
+        if (input.defaultCountry !== null) assertSupportedCountry(input.defaultCountry);
+        changes.defaultCountry = input.defaultCountry;
+      }
       const updated = await clients.update(clientCode, changes);
       if (!updated) throw clientNotFound();
       logger.info({ clientCode, fields: Object.keys(changes), status: updated.status }, "client updated");
@@ -219,8 +237,16 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       await requireClient(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
+      const databaseKey = databaseKeyOf(parsed, dbName);
+      // Two clients on one database would see each other's leads: refused, without saying whose it is.
+      if (await datasources.isUsedByAnotherClient(databaseKey, clientCode)) {
+        throw conflict(
+          "ECODRIX_DATASOURCE_IN_USE",
+          "body/dbUri: this database is already registered for another client; every client needs a database of its own (another database name on the same cluster is fine)",
+        );
+      }
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
-      await datasources.save(clientCode, dbUri, dbName);
+      await datasources.save(clientCode, dbUri, dbName, databaseKey);
       logger.info({ clientCode, dbName }, "tenant datasource registered");
       await deps.ensureTenantIndexes?.(clientCode);
       return { clientCode, dbName };

@@ -1,5 +1,6 @@
 import type { Collection, Db, ObjectId } from "mongodb";
 import type { SecretBox } from "../crypto/secret-box.js";
+import { databaseKeyOf, parseMongoUri } from "./mongo-uri.js";
 
 export const CLIENT_DATASOURCES_COLLECTION = "client_datasources";
 
@@ -9,6 +10,8 @@ export interface DatasourceDocument {
   clientCode: string;
   dbUri: string;
   dbName: string;
+  /** databaseKeyOf(URI, dbName): the same database registered twice is refused (absent on old documents). */
+  databaseKey?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -16,7 +19,12 @@ export interface DatasourceDocument {
 export interface DatasourceRepository {
   readonly datasources: Collection<DatasourceDocument>;
   ensureIndexes(): Promise<void>;
-  save(clientCode: string, dbUri: string, dbName: string): Promise<void>;
+  save(clientCode: string, dbUri: string, dbName: string, databaseKey?: string): Promise<void>;
+  /**
+   * Whether another client's datasource is this database (`databaseKey`). Documents written before
+   * the key existed are decrypted once to compute it, and get it stored.
+   */
+  isUsedByAnotherClient(databaseKey: string, clientCode: string): Promise<boolean>;
   /** The decrypted URI and database name, or null when none is registered. */
   findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
   findDbName(clientCode: string): Promise<string | null>;
@@ -34,18 +42,57 @@ export function createDatasourceRepository({
   return {
     datasources,
     async ensureIndexes() {
-      await datasources.createIndexes([{ key: { clientCode: 1 }, name: "clientCode_unique", unique: true }]);
+      // Not unique: clients registered before the check may already share a database, and a unique
+      // index would then stop the API from starting. The check is in isUsedByAnotherClient.
+      await datasources.createIndexes([
+        { key: { clientCode: 1 }, name: "clientCode_unique", unique: true },
+        { key: { databaseKey: 1 }, name: "databaseKey" },
+      ]);
     },
-    async save(clientCode, dbUri, dbName) {
+    async save(clientCode, dbUri, dbName, databaseKey) {
       const now = new Date();
       await datasources.updateOne(
         { clientCode },
         {
-          $set: { dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }), dbName, updatedAt: now },
+          $set: {
+            dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }),
+            dbName,
+            ...(databaseKey ? { databaseKey } : {}),
+            updatedAt: now,
+          },
           $setOnInsert: { clientCode, createdAt: now },
         },
         { upsert: true },
       );
+    },
+    async isUsedByAnotherClient(databaseKey, clientCode) {
+      if (
+        await datasources.findOne(
+          { databaseKey, clientCode: { $ne: clientCode } },
+          { projection: { _id: 1 } },
+        )
+      ) {
+        return true;
+      }
+      const legacy = await datasources.find({ databaseKey: { $exists: false } }).toArray();
+      let used = false;
+      for (const doc of legacy) {
+        let key: string;
+        try {
+          key = databaseKeyOf(
+            parseMongoUri(crypto.decrypt(doc.dbUri, { clientCode: doc.clientCode, field: "dbUri" })),
+            doc.dbName,
+          );
+        } catch {
+          continue; // unreadable under the configured keys: key rotation reports it
+        }
+        await datasources.updateOne(
+          { _id: doc._id, databaseKey: { $exists: false } },
+          { $set: { databaseKey: key } },
+        );
+        if (key === databaseKey && doc.clientCode !== clientCode) used = true;
+      }
+      return used;
     },
     async findUri(clientCode) {
       const doc = await datasources.findOne({ clientCode });

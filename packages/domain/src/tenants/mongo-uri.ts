@@ -14,6 +14,17 @@ export interface ParsedMongoUri {
   clusterKey: string;
   /** The URI without the database path, with authSource made explicit: what the shared client uses. */
   connectionUri: string;
+  /** Scheme and hosts only (credentials and options aside): where the data lives. */
+  hostsKey: string;
+}
+
+/**
+ * Identifies a database wherever it is reached from: the scheme, the hosts and the database name,
+ * whatever the credentials or options (SHA-256: never the URI itself). Two clients with the same key
+ * would read and write each other's tenant data.
+ */
+export function databaseKeyOf(parsed: Pick<ParsedMongoUri, "hostsKey">, dbName: string): string {
+  return createHash("sha256").update(`${parsed.hostsKey}\n${dbName}`).digest("hex");
 }
 
 function invalidUri(): AppError {
@@ -63,7 +74,7 @@ export function parseMongoUri(uri: string): ParsedMongoUri {
   const clusterKey = createHash("sha256")
     .update(`${scheme}\n${userinfo}\n${sortedHosts}\n${optionText}`)
     .digest("hex");
-  return { dbName, clusterKey, connectionUri };
+  return { dbName, clusterKey, connectionUri, hostsKey: `${scheme}://${sortedHosts}` };
 }
 
 /**

@@ -11,6 +11,11 @@ export interface AppErrorOptions {
   retryAfterMs?: number;
   /** Extra response headers (e.g. Retry-After on a 429). */
   headers?: Record<string, string>;
+  /**
+   * Extra fields of the error body beside statusCode, error, message and code (e.g. `existingLeadId`
+   * on a duplicate lead, a `hint` on a missing template). Safe to show to the caller, like the message.
+   */
+  details?: Record<string, string | number | boolean>;
 }
 
 export class AppError extends Error {
@@ -19,6 +24,7 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly details: Record<string, string | number | boolean> | undefined;
 
   constructor(code: string, message: string, statusCode = 500, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -28,6 +34,7 @@ export class AppError extends Error {
     this.retryable = options.retryable ?? statusCode >= 500;
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers;
+    this.details = options.details;
   }
 }
 
