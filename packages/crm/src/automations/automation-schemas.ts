@@ -9,7 +9,8 @@ const action = {
   additionalProperties: false,
   properties: {
     type: { type: "string", minLength: 1, maxLength: 40 },
-    delayMinutes: { type: "integer", minimum: 0, maximum: 525_600 },
+    // Fractions allowed (0.5 = 30 s): short delays are useful, and tests need them.
+    delayMinutes: { type: "number", minimum: 0, maximum: 525_600 },
     config: { type: "object" },
   },
   required: ["type"],
@@ -81,7 +82,7 @@ export const automationViewSchema = {
         additionalProperties: false,
         properties: {
           type: { type: "string" },
-          delayMinutes: { type: "integer" },
+          delayMinutes: { type: "number" },
           config: { type: "object", additionalProperties: true },
         },
       },
