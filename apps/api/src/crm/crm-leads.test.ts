@@ -46,6 +46,45 @@ describe("CRM leads", () => {
     expect(abroad.json().phone).toBe("+919812345679");
   });
 
+  it("defaultCountry is a client setting: validated, shown, changed by PATCH (null: back to IN)", async () => {
+    const admin = { "x-core-api-key": (await import("../test-app.js")).ADMIN_TOKEN };
+    const bad = await env.api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/leadclinic",
+      headers: admin,
+      payload: { defaultCountry: "XX" },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^body\/defaultCountry XX is not a supported/);
+    const lower = await env.api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/leadclinic",
+      headers: admin,
+      payload: { defaultCountry: "gb" },
+    });
+    expect(lower.statusCode).toBe(400);
+    const uk = await env.api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/leadclinic",
+      headers: admin,
+      payload: { defaultCountry: "GB" },
+    });
+    expect(uk.json().defaultCountry).toBe("GB");
+    expect((await createLead("leadclinic", { name: "London", phone: "07911 123499" })).json().phone).toBe(
+      "+447911123499",
+    );
+    const cleared = await env.api.app.inject({
+      method: "PATCH",
+      url: "/api/clients/leadclinic",
+      headers: admin,
+      payload: { defaultCountry: null },
+    });
+    expect(cleared.json().defaultCountry).toBeNull();
+    expect((await createLead("leadclinic", { name: "Mumbai", phone: "98123 45611" })).json().phone).toBe(
+      "+919812345611",
+    );
+  });
+
   it("an unparseable phone is a 400 naming phone, and nothing is stored", async () => {
     const before = await env.tenants.leadclinic?.db?.collection("leads").countDocuments();
     for (const phone of ["not a phone", "12", "+1"]) {
