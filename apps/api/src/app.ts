@@ -41,6 +41,8 @@ export interface AppDeps {
   queue: ApiQueue;
   /** Clients, secrets, datasources, CORS, tenant pool; built from db + config when omitted. */
   tenancy?: TenancyServices;
+  /** Told of every route registered in the tenant scope (the isolation test checks each has a case). */
+  onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Failed tenant-authentication limit per IP (default 20 per minute). */
   authRateLimit?: FailedAuthLimiterOptions;
 }
@@ -87,6 +89,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
     requireTenant(tenant, { clients: tenancy.clients, limiter });
+    if (deps.onTenantRoute) {
+      const report = deps.onTenantRoute;
+      tenant.addHook("onRoute", (route) => {
+        for (const method of [route.method].flat()) {
+          if (method !== "HEAD") report({ method, url: route.url });
+        }
+      });
+    }
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
     crmLeadsRoutes(tenant, { leads: crm.leads });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "./test-app.js";
+import { admin, startTestApi, type TestApi } from "../test/test-app.js";
 
 /**
  * Two clients on one tenant database would read and write each other's leads: registering a database

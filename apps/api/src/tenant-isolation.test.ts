@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 /** Every tenant route, tried with the wrong tenant's credentials and on the other tenant's data. */
 describe("tenant isolation", () => {
@@ -23,8 +23,11 @@ describe("tenant isolation", () => {
   }
   const as = (code: string, key: string) => tenantHeaders(code, key);
 
+  /** Every route of the tenant scope, as Fastify registered it (its onRoute hook). */
+  const registered: { method: string; url: string }[] = [];
+
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ onTenantRoute: (route) => registered.push(route) });
     await create("Alpha Clinic", "hi@alphaclinic.com");
     await create("Beta Clinic", "hi@betaclinic.com");
     for (const code of ["alphaclinic", "betaclinic"]) {
@@ -62,7 +65,55 @@ describe("tenant isolation", () => {
     { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
+    // The CRM: its isolation on real data (one tenant's ids in another's hands) is in crm/crm-isolation.test.ts.
+    ...crmRoutes(),
   ];
+  const someId = "0123456789abcdef01234567";
+  const crmRoutes = () => [
+    { method: "POST" as const, url: "/api/crm/leads", payload: { name: "Eve", phone: "+919800000000" } },
+    { method: "GET" as const, url: "/api/crm/leads" },
+    { method: "GET" as const, url: `/api/crm/leads/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/leads/${someId}`, payload: { stage: "lost" } },
+    { method: "DELETE" as const, url: `/api/crm/leads/${someId}` },
+    { method: "GET" as const, url: `/api/crm/leads/${someId}/events` },
+    {
+      method: "POST" as const,
+      url: "/api/crm/appointments",
+      payload: { leadId: someId, startsAt: "2031-01-01T10:00:00Z" },
+    },
+    { method: "GET" as const, url: "/api/crm/appointments" },
+    { method: "GET" as const, url: `/api/crm/appointments/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/appointments/${someId}`, payload: { status: "cancelled" } },
+    {
+      method: "POST" as const,
+      url: "/api/crm/automations",
+      payload: {
+        name: "x",
+        trigger: "lead_created",
+        actions: [{ type: "update_lead", config: { stage: "a" } }],
+      },
+    },
+    { method: "GET" as const, url: "/api/crm/automations" },
+    { method: "POST" as const, url: "/api/crm/automations/disable-all" },
+    { method: "GET" as const, url: `/api/crm/automations/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/automations/${someId}`, payload: { enabled: false } },
+    { method: "DELETE" as const, url: `/api/crm/automations/${someId}` },
+    { method: "GET" as const, url: `/api/crm/automations/${someId}/runs` },
+    { method: "POST" as const, url: "/api/crm/events", payload: { name: "ping", leadId: someId } },
+  ];
+
+  it("every tenant route has a case here (a new route cannot be forgotten)", () => {
+    expect(registered.length).toBeGreaterThan(0);
+    const cases = tenantRoutes().map((route) => ({
+      method: route.method,
+      path: route.url.split("?")[0] ?? "",
+    }));
+    const missing = registered.filter((route) => {
+      const pattern = new RegExp(`^${route.url.replace(/:[A-Za-z]+/g, "[^/]+")}$`);
+      return !cases.some((test) => test.method === route.method && pattern.test(test.path));
+    });
+    expect(missing, "tenant routes without an isolation case in tenantRoutes()").toEqual([]);
+  });
 
   it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
     for (const route of tenantRoutes()) {

@@ -1,6 +1,6 @@
 import { APPOINTMENT_STATUSES, canTransition } from "@ecodrix/crm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CrmTestEnv, startCrmTestEnv } from "./crm-test-env.js";
+import { type CrmTestEnv, startCrmTestEnv } from "../../test/crm-test-env.js";
 
 /** Appointments: the transition table, reschedules, Meet links (with the worker for meet_created). */
 describe("CRM appointments", () => {

@@ -1,6 +1,6 @@
 import type { JobDocument } from "@ecodrix/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "./crm-test-env.js";
+import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "../../test/crm-test-env.js";
 
 /**
  * The automation engine end to end: API → automation_event → worker → action jobs, with the
@@ -509,7 +509,7 @@ describe("automation engine", () => {
       const deleted = await local.api.app.inject({
         method: "DELETE",
         url: "/api/clients/byeclinic",
-        headers: { "x-core-api-key": (await import("../test-app.js")).ADMIN_TOKEN },
+        headers: { "x-core-api-key": (await import("../../test/test-app.js")).ADMIN_TOKEN },
       });
       expect(deleted.statusCode).toBe(200);
       expect(deleted.json().pendingJobsCancelled).toBeGreaterThanOrEqual(1);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "./crm-test-env.js";
+import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "../../test/crm-test-env.js";
 
 const STEP_7 = {
   name: "Appointment Confirmed WA",

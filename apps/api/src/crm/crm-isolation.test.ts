@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "./crm-test-env.js";
+import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "../../test/crm-test-env.js";
 
 type Route = { method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; payload?: Record<string, unknown> };
 

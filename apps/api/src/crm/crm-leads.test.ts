@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CrmTestEnv, startCrmTestEnv } from "./crm-test-env.js";
+import { type CrmTestEnv, startCrmTestEnv } from "../../test/crm-test-env.js";
 
 /** Leads through the API, without a worker: what the API writes and enqueues. */
 describe("CRM leads", () => {
@@ -47,7 +47,7 @@ describe("CRM leads", () => {
   });
 
   it("defaultCountry is a client setting: validated, shown, changed by PATCH (null: back to IN)", async () => {
-    const admin = { "x-core-api-key": (await import("../test-app.js")).ADMIN_TOKEN };
+    const admin = { "x-core-api-key": (await import("../../test/test-app.js")).ADMIN_TOKEN };
     const bad = await env.api.app.inject({
       method: "PATCH",
       url: "/api/clients/leadclinic",

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "../test-app.js";
+import { admin, startTestApi, type TestApi } from "../../test/test-app.js";
 
 describe("admin jobs API (runbook §2)", () => {
   let api: TestApi;

@@ -28,6 +28,8 @@ export interface DatasourceRepository {
   /** The decrypted URI and database name, or null when none is registered. */
   findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
   findDbName(clientCode: string): Promise<string | null>;
+  /** The codes of every client with a registered datasource, in code order. */
+  listClientCodes(): Promise<string[]>;
   delete(clientCode: string): Promise<number>;
 }
 
@@ -93,6 +95,12 @@ export function createDatasourceRepository({
         if (key === databaseKey && doc.clientCode !== clientCode) used = true;
       }
       return used;
+    },
+    async listClientCodes() {
+      const docs = await datasources
+        .find({}, { projection: { clientCode: 1 }, sort: { clientCode: 1 } })
+        .toArray();
+      return docs.map((doc) => doc.clientCode);
     },
     async findUri(clientCode) {
       const doc = await datasources.findOne({ clientCode });

@@ -8,8 +8,8 @@ import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { type Db, MongoClient } from "mongodb";
-import { buildApp, productCapabilities } from "./app.js";
-import type { FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
+import { buildApp, productCapabilities } from "../src/app.js";
+import type { FailedAuthLimiterOptions } from "../src/plugins/auth-rate-limiter.js";
 
 export const ADMIN_TOKEN = `test_${randomBytes(24).toString("hex")}`;
 
@@ -28,6 +28,8 @@ export interface TestApi {
 export interface TestApiOptions {
   keys?: Buffer[];
   authRateLimit?: FailedAuthLimiterOptions;
+  /** Told of every tenant-scope route as it is registered. */
+  onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
 }
@@ -72,6 +74,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     queue,
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
+    ...(options.onTenantRoute ? { onTenantRoute: options.onTenantRoute } : {}),
   });
   await app.ready();
   return {

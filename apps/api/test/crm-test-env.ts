@@ -9,7 +9,7 @@ import type { JobDocument } from "@ecodrix/queue";
 import { buildWorker, type Worker } from "@ecodrix/worker";
 import type { Db } from "mongodb";
 import { expect } from "vitest";
-import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "../test-app.js";
+import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
 
 export interface Tenant {
   clientCode: string;
