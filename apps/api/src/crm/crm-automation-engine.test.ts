@@ -124,6 +124,12 @@ describe("automation engine", () => {
       ],
     });
     expect(send.dedupeKey).toBe(`${runs.runs[0].id}:0`);
+    // The events changed the lead's timeline: one score recalculation, coalesced under score:<leadId>.
+    const scoring = (await env.jobs("lead_score_recalculation", code)).filter(
+      (job) => job.payload.leadId === lead.id,
+    );
+    expect(scoring).toHaveLength(1);
+    expect(scoring[0]?.dedupeKey).toBe(`score:${lead.id}`);
     await disable(automation.id);
   });
 

@@ -139,7 +139,7 @@ describe("CRM leads", () => {
     }
   });
 
-  it("creating a lead enqueues one automation_event per event (dedupe key = event id) and a score recalculation", async () => {
+  it("creating a lead enqueues one automation_event per event (dedupe key = event id) and writes the timeline", async () => {
     const lead = (
       await createLead("leadclinic", { name: "Kiran", phone: "+919800000020", tags: ["vip"] })
     ).json();
@@ -157,9 +157,28 @@ describe("CRM leads", () => {
       .toArray();
     const own = timeline?.filter((event) => String(event.leadId) === lead.id) ?? [];
     expect(own.map((event) => event.type).sort()).toEqual(["lead_created", "tag_added"]);
-    const scoring = await env.jobs("lead_score_recalculation", "leadclinic");
-    expect(scoring.filter((job) => job.payload.leadId === lead.id)).toHaveLength(1);
-    expect(scoring.find((job) => job.payload.leadId === lead.id)?.dedupeKey).toBe(`score:${lead.id}`);
+  });
+
+  it("a change that fires no event (name, custom fields) enqueues lead_score_recalculation at once, coalesced per lead", async () => {
+    const lead = (await createLead("leadclinic", { name: "Score", phone: "+919800000021" })).json();
+    for (const customFields of [{ plan: "gold" }, { plan: "silver" }]) {
+      const response = await env.api.app.inject({
+        method: "PATCH",
+        url: `/api/crm/leads/${lead.id}`,
+        headers: as("leadclinic"),
+        payload: { customFields },
+      });
+      expect(response.statusCode).toBe(200);
+    }
+    const scoring = (await env.jobs("lead_score_recalculation", "leadclinic")).filter(
+      (job) => job.payload.leadId === lead.id,
+    );
+    expect(scoring).toHaveLength(1);
+    expect(scoring[0]).toMatchObject({
+      dedupeKey: `score:${lead.id}`,
+      status: "pending",
+      payload: { leadId: lead.id },
+    });
   });
 
   it("PATCH: a new stage fires stage_changed (from, to), new tags fire tag_added, custom fields merge", async () => {

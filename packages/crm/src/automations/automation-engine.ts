@@ -174,7 +174,11 @@ export async function processAutomationEvent(
     }
     if (appointment) await reconcileWithAppointment(deps, run, appointment);
   }
-  if (automations.length > 0) await enqueueScoreRecalculation(deps.queue, deps.clientCode, event.leadId);
+  // The event (and the steps just recorded) changed the lead's timeline: its score may change. A
+  // lead_score_reached that started nothing changed nothing (lead scoring has just scored the lead).
+  if (event.type !== "lead_score_reached" || automations.length > 0) {
+    await enqueueScoreRecalculation(deps.queue, deps.clientCode, event.leadId);
+  }
   return outcome;
 }
 

@@ -2,7 +2,6 @@ import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
 import { automationEventContract } from "../automations/automation-event-contract.js";
 import { type AutomationEventType, LEAD_EVENT_OF } from "../automations/automation-triggers.js";
-import { enqueueScoreRecalculation } from "../scoring/scoring-contracts.js";
 import type { LeadEventDocument } from "./lead-event-types.js";
 import { createLeadEventsRepository } from "./lead-events-repository.js";
 
@@ -43,9 +42,10 @@ export function leadEventOf(
 
 /**
  * Publishes events: for each, one `automation_event` job (its id and dedupe key are the event id, so a
- * retried producer never makes a second), then its timeline entry; then one score recalculation for
- * the lead. The job goes first: should the process stop in between, the worker writes the missing
- * timeline entry from the job, whereas a timeline entry without its job would never run automations.
+ * retried producer never makes a second), then its timeline entry. The job goes first: should the
+ * process stop in between, the worker writes the missing timeline entry from the job, whereas a
+ * timeline entry without its job would never run automations. The lead's score recalculation is
+ * enqueued by the worker once it has processed the event (one step less for the API's request).
  */
 export async function publishCrmEvents(
   deps: { db: Db; queue: Pick<QueueProducer, "enqueue">; clientCode: string },
@@ -53,7 +53,6 @@ export async function publishCrmEvents(
 ): Promise<PublishedEvent[]> {
   const timeline = createLeadEventsRepository(deps.db);
   const published: PublishedEvent[] = [];
-  const leads = new Set<string>();
   for (const event of events) {
     const id = event.id ?? new ObjectId();
     const at = event.at ?? new Date();
@@ -72,9 +71,7 @@ export async function publishCrmEvents(
     });
     const entry = leadEventOf(event, id, at);
     if (entry) await timeline.insertOnce(entry);
-    leads.add(String(event.leadId));
     published.push({ eventId: String(id), jobId: String(job._id) });
   }
-  for (const leadId of leads) await enqueueScoreRecalculation(deps.queue, deps.clientCode, leadId);
   return published;
 }
