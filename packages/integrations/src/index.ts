@@ -3,7 +3,7 @@ export * from "./email/email-capability.js";
 export * from "./email/email-contracts.js";
 export * from "./google/google-capability.js";
 export * from "./google/google-contracts.js";
-export * from "./job-context.js";
+export * from "./integration-context.js";
 export * from "./message-log/message-status-contracts.js";
 export * from "./webhooks/webhooks-capability.js";
 export * from "./webhooks/webhooks-contracts.js";

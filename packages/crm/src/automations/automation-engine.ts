@@ -7,10 +7,10 @@ import { leadEventOf } from "../events/crm-event-publisher.js";
 import { createLeadEventsRepository } from "../events/lead-events-repository.js";
 import { createLeadRepository } from "../leads/lead-repository.js";
 
-import { enqueueScoreRecalculation } from "../scoring/scoring-contracts.js";
+import { enqueueScoreRecalculation } from "../scoring/score-enqueue.js";
 import { derivedObjectId } from "../shared/derived-id.js";
 import { cancelAppointmentActions, moveReminders } from "./appointment-actions.js";
-import { type automationEventContract, MAX_CHAIN_DEPTH } from "./automation-event-contract.js";
+import { type automationEventContract, MAX_CHAIN_DEPTH } from "./automation-contracts.js";
 import { buildStepJob, type PlanContext, planStep } from "./automation-planner.js";
 import { createAutomationRepository } from "./automation-repository.js";
 import { createAutomationRunRepository } from "./automation-run-repository.js";

@@ -1,8 +1,8 @@
 import { permanentFailure } from "@ecodrix/platform";
 import { defineJob } from "@ecodrix/queue";
 import type { CrmJobDeps } from "../crm-job-deps.js";
+import { automationEventContract } from "./automation-contracts.js";
 import { processAutomationEvent } from "./automation-engine.js";
-import { automationEventContract } from "./automation-event-contract.js";
 
 /** The worker side of `automation_event`: see processAutomationEvent. */
 export const automationEventJob = defineJob({

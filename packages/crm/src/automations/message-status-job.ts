@@ -6,7 +6,7 @@ import type { CrmJobDeps } from "../crm-job-deps.js";
 import type { LeadEventType } from "../events/lead-event-types.js";
 import { createLeadEventsRepository } from "../events/lead-events-repository.js";
 import { createLeadRepository } from "../leads/lead-repository.js";
-import { enqueueScoreRecalculation } from "../scoring/scoring-contracts.js";
+import { enqueueScoreRecalculation } from "../scoring/score-enqueue.js";
 import { derivedObjectId } from "../shared/derived-id.js";
 import { createAutomationRunRepository } from "./automation-run-repository.js";
 

@@ -1,4 +1,4 @@
-import { jobContextSchema } from "@ecodrix/integrations";
+import { integrationContextSchema } from "@ecodrix/integrations";
 import { jobContract } from "@ecodrix/queue";
 import { Type } from "@sinclair/typebox";
 
@@ -15,7 +15,7 @@ export const updateLeadContract = jobContract({
       removeTags: Type.Optional(Type.Array(tag, { maxItems: 50 })),
       /** The depth of the event whose automation runs this action: the events it fires are one deeper. */
       depth: Type.Integer({ minimum: 0 }),
-      context: jobContextSchema,
+      context: integrationContextSchema,
     },
     { additionalProperties: false },
   ),

@@ -5,7 +5,7 @@ import type { CrmJobDeps } from "../crm-job-deps.js";
 import { type CrmEvent, leadEventOf, publishCrmEvents } from "../events/crm-event-publisher.js";
 import { createLeadEventsRepository } from "../events/lead-events-repository.js";
 import { LEADS_COLLECTION, type LeadDocument } from "../leads/lead-types.js";
-import { enqueueScoreRecalculation } from "../scoring/scoring-contracts.js";
+import { enqueueScoreRecalculation } from "../scoring/score-enqueue.js";
 import { derivedObjectId } from "../shared/derived-id.js";
 import { updateLeadContract } from "./update-lead-contract.js";
 

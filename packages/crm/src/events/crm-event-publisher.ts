@@ -1,6 +1,6 @@
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
-import { automationEventContract } from "../automations/automation-event-contract.js";
+import { automationEventContract } from "../automations/automation-contracts.js";
 import { type AutomationEventType, LEAD_EVENT_OF } from "../automations/automation-triggers.js";
 import type { LeadEventDocument } from "./lead-event-types.js";
 import { createLeadEventsRepository } from "./lead-events-repository.js";

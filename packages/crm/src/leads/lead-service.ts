@@ -5,7 +5,7 @@ import type { CrmServiceDeps } from "../crm-service-deps.js";
 import { type CrmEvent, publishCrmEvents } from "../events/crm-event-publisher.js";
 import { type LeadEventType, type LeadEventView, toLeadEventView } from "../events/lead-event-types.js";
 import { createLeadEventsRepository } from "../events/lead-events-repository.js";
-import { enqueueScoreRecalculation } from "../scoring/scoring-contracts.js";
+import { enqueueScoreRecalculation } from "../scoring/score-enqueue.js";
 import { duplicatePhone, leadNotFound } from "../shared/crm-errors.js";
 import { toObjectId } from "../shared/cursor.js";
 import { normalizePhone } from "./lead-phone.js";

@@ -1,6 +1,6 @@
 import { jobContract } from "@ecodrix/queue";
 import { Type } from "@sinclair/typebox";
-import { jobContextSchema } from "../job-context.js";
+import { integrationContextSchema } from "../integration-context.js";
 
 /** `send_email`: one e-mail through the client's SMTP server. */
 export const sendEmailContract = jobContract({
@@ -11,7 +11,7 @@ export const sendEmailContract = jobContract({
       subject: Type.String({ minLength: 1, maxLength: 998 }),
       text: Type.Optional(Type.String({ maxLength: 100_000 })),
       html: Type.Optional(Type.String({ maxLength: 100_000 })),
-      context: Type.Optional(jobContextSchema),
+      context: Type.Optional(integrationContextSchema),
     },
     { additionalProperties: false },
   ),

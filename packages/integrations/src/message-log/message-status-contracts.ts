@@ -1,6 +1,6 @@
 import { jobContract } from "@ecodrix/queue";
 import { Type } from "@sinclair/typebox";
-import { jobContextSchema } from "../job-context.js";
+import { integrationContextSchema } from "../integration-context.js";
 
 /**
  * `message_status_changed`: a sent message's status moved (WhatsApp status webhook, SMTP outcome).
@@ -22,7 +22,7 @@ export const messageStatusChangedContract = jobContract({
       /** ISO 8601. */
       at: Type.String({ minLength: 1, maxLength: 40 }),
       error: Type.Optional(Type.String()),
-      context: jobContextSchema,
+      context: integrationContextSchema,
     },
     { additionalProperties: false },
   ),

@@ -1,6 +1,6 @@
 import { jobContract } from "@ecodrix/queue";
 import { Type } from "@sinclair/typebox";
-import { jobContextSchema } from "../job-context.js";
+import { integrationContextSchema } from "../integration-context.js";
 
 /**
  * `webhook_event`: fans out one `deliver_webhook` per enabled subscription of the client whose
@@ -12,7 +12,7 @@ export const webhookEventContract = jobContract({
     {
       type: Type.String({ minLength: 1, maxLength: 100 }),
       data: Type.Record(Type.String(), Type.Unknown()),
-      context: Type.Optional(jobContextSchema),
+      context: Type.Optional(integrationContextSchema),
     },
     { additionalProperties: false },
   ),

@@ -1,6 +1,6 @@
 import { jobContract } from "@ecodrix/queue";
 import { Type } from "@sinclair/typebox";
-import { jobContextSchema } from "../job-context.js";
+import { integrationContextSchema } from "../integration-context.js";
 
 /** `send_whatsapp`: one template message through the client's WhatsApp Business number. */
 export const sendWhatsappContract = jobContract({
@@ -13,7 +13,7 @@ export const sendWhatsappContract = jobContract({
       language: Type.String({ minLength: 2, maxLength: 20 }),
       bodyParams: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 100 })),
       headerParams: Type.Optional(Type.Array(Type.String({ maxLength: 1024 }), { maxItems: 10 })),
-      context: Type.Optional(jobContextSchema),
+      context: Type.Optional(integrationContextSchema),
     },
     { additionalProperties: false },
   ),
