@@ -182,6 +182,26 @@ describe("automation engine", () => {
     await disable(automation.id);
   });
 
+  it("opting out later cancels the lead's pending WhatsApp steps (and only those)", async () => {
+    const automation = await post("/api/crm/automations", {
+      name: "Welcome tomorrow",
+      trigger: "lead_created",
+      actions: [
+        { type: "send_whatsapp", delayMinutes: 1440, config: { templateName: "welcome", language: "en_US" } },
+        { type: "update_lead", delayMinutes: 1440, config: { addTags: ["welcomed"] } },
+      ],
+    });
+    const lead = await newLead();
+    await eventsDone(lead.id);
+    const [send] = await whatsappJobsFor(lead.id);
+    const [update] = (await env.jobs("update_lead", code)).filter((job) => job.payload.leadId === lead.id);
+    expect(send?.status).toBe("pending");
+    await patch(`/api/crm/leads/${lead.id}`, { whatsappOptIn: false });
+    expect((await env.api.queue.get(send?._id ?? ""))?.status).toBe("cancelled");
+    expect((await env.api.queue.get(update?._id ?? ""))?.status).toBe("pending");
+    await disable(automation.id);
+  });
+
   it("a delayed action is due at event time + delay and runs only then", async () => {
     const automation = await post("/api/crm/automations", {
       name: "Follow up in 3 s",

@@ -58,10 +58,10 @@ export function registerErrorHandler(app: FastifyInstance): void {
           .status(error.statusCode)
           .send(body(error.statusCode, "Internal Server Error", error.code));
       }
-      // The coded fields last: details never override them.
-      return reply
-        .status(error.statusCode)
-        .send({ ...error.details, ...body(error.statusCode, error.message, error.code) });
+      // Details (existingLeadId, hint) after the coded fields, and never in place of one of them.
+      const coded = body(error.statusCode, error.message, error.code);
+      const details = Object.entries(error.details ?? {}).filter(([name]) => !(name in coded));
+      return reply.status(error.statusCode).send({ ...coded, ...Object.fromEntries(details) });
     }
     if ("validation" in error && error.validation) {
       return reply.status(400).send(body(400, validationMessage(error), "ECODRIX_VALIDATION_FAILED"));
