@@ -115,6 +115,57 @@ describe("tenant isolation", () => {
     expect(missing, "tenant routes without an isolation case in tenantRoutes()").toEqual([]);
   });
 
+  it("a re-used client code cannot read the earlier client's jobs; offboarding empties their payloads and results", async () => {
+    const first = await create("Delta Dental", "hi@deltadental.com");
+    const oldKey = keys[first] ?? "";
+    const done = await api.queue.enqueue({
+      type: "send_email",
+      clientCode: first,
+      payload: { to: "patient@example.com", subject: "Your results" },
+    });
+    const [claimed] = await api.queue.claimBatch({
+      workerId: "w",
+      leaseMs: 10_000,
+      limit: 1,
+      exclude: { onlyClientCodes: [first] },
+    });
+    expect(await api.queue.complete(claimed!, { messageId: "<secret-result@x>" })).toBe(true);
+    expect(String(claimed!._id)).toBe(String(done._id));
+    const pending = await api.queue.enqueue({ type: "send_email", clientCode: first, delayMs: 60_000 });
+    const seen = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${done._id}`,
+      headers: as(first, oldKey),
+    });
+    expect(seen.statusCode).toBe(200);
+
+    const removed = await api.app.inject({ method: "DELETE", url: `/api/clients/${first}`, headers: admin });
+    expect(removed.json()).toMatchObject({ pendingJobsCancelled: 1, finishedJobsAnonymized: 2 });
+    for (const id of [done._id, pending._id]) {
+      const job = await api.queue.get(id);
+      expect(job?.payload).toEqual({});
+      expect(job).not.toHaveProperty("result");
+    }
+
+    const again = await create("Delta Dental", "hi@deltadental.com");
+    expect(again).toBe(first);
+    const newKey = keys[again] ?? "";
+    const old = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${done._id}`,
+      headers: as(again, newKey),
+    });
+    expect(old.statusCode).toBe(404);
+    expect(old.body).not.toContain("secret-result");
+    const own = await api.queue.enqueue({ type: "send_email", clientCode: again });
+    const mine = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${own._id}`,
+      headers: as(again, newKey),
+    });
+    expect(mine.statusCode).toBe(200);
+  });
+
   it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
     for (const route of tenantRoutes()) {
       const response = await api.app.inject({ ...route, headers: as("alphaclinic", keys.betaclinic ?? "") });

@@ -358,8 +358,8 @@ describe("automation engine", () => {
       return jobs.length === 1 && jobs[0]?.status === "completed";
     });
 
-    // 1. The admin requeues the finished event job (runbook §2): it runs again.
-    await env.api.queue.requeue(confirmed._id);
+    // 1. The admin requeues the finished event job (runbook §2, forced: it is completed): it runs again.
+    await env.api.queue.requeue(confirmed._id, { force: true });
     await env.until("the requeued event", async () => {
       const job = await env.api.queue.get(confirmed._id);
       return job?.status === "completed" && job.attempts > confirmed.attempts;

@@ -8,6 +8,11 @@ export interface TenantContext {
   name: string;
   /** The client's region for local phone numbers (CRM leads); undefined: IN. */
   defaultCountry: string | undefined;
+  /**
+   * When this client record was created. A client code can be re-used after offboarding: anything of
+   * that code older than this belongs to the earlier client and is never shown to this one.
+   */
+  clientCreatedAt: Date;
 }
 
 declare module "fastify" {
@@ -53,6 +58,7 @@ export function requireTenant(
         clientCode: client.clientCode,
         name: client.name,
         defaultCountry: client.defaultCountry ?? undefined,
+        clientCreatedAt: client.createdAt,
       };
     } catch (error) {
       if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {

@@ -39,7 +39,7 @@ export interface ClientServiceDeps {
   datasources: DatasourceRepository;
   corsOrigins: Pick<CorsOriginRepository, "list" | "removeAll">;
   crypto: Pick<SecretBox, "encrypt" | "decrypt">;
-  queue: Pick<Queue, "cancelPending">;
+  queue: Pick<Queue, "cancelPending" | "anonymizeFinished">;
   /** The central database, for the capabilities' offboarding steps. */
   db: Db;
   /** Secret fields and offboarding steps of every capability (integrations, CRM). */
@@ -72,6 +72,8 @@ export interface DeleteClientResult {
     boolean | number
   >;
   pendingJobsCancelled: number;
+  /** Finished jobs (the cancelled ones included) whose payload and result were removed. */
+  finishedJobsAnonymized: number;
   tenantDatabaseDropped: false;
   note: string;
 }
@@ -279,7 +281,11 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         secrets.delete(clientCode),
         datasources.delete(clientCode),
         corsOrigins.removeAll(clientCode),
-        deps.queue.cancelPending({ clientCode }),
+        // Cancelled first, so the cancelled jobs' payloads are emptied with the other finished ones.
+        deps.queue.cancelPending({ clientCode }).then(async (cancelled) => ({
+          cancelled,
+          anonymized: await deps.queue.anonymizeFinished(clientCode),
+        })),
         ...capabilities.offboardSteps.map((step) => step.run(clientCode, deps.db)),
       ]);
       const failed = steps.find((step) => step.status === "rejected");
@@ -290,9 +296,10 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         );
         throw failed.reason;
       }
-      const [secretCount, datasourceCount, corsCount, pendingJobsCancelled, ...stepCounts] = steps.map(
-        (step) => (step as PromiseFulfilledResult<number>).value,
-      ) as [number, number, number, number, ...number[]];
+      const [secretCount, datasourceCount, corsCount, jobs, ...stepCounts] = steps.map(
+        (step) => (step as PromiseFulfilledResult<unknown>).value,
+      ) as [number, number, number, { cancelled: number; anonymized: number }, ...number[]];
+      const pendingJobsCancelled = jobs.cancelled;
       const client = await clients.delete(clientCode);
       logger.info({ clientCode, pendingJobsCancelled }, "client offboarded");
       return {
@@ -307,6 +314,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
           ),
         },
         pendingJobsCancelled,
+        finishedJobsAnonymized: jobs.anonymized,
         tenantDatabaseDropped: false,
         note: "The tenant database was NOT dropped. Drop it manually in MongoDB Atlas (runbook §10, step 3).",
       };

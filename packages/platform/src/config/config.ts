@@ -33,6 +33,8 @@ export interface Config {
     rateLimits: Record<string, { max: number; perMs: number }>;
     /** IANA timezone of the cron schedules. */
     cronTimezone: string;
+    /** Missed cron ticks up to this long ago are enqueued when a worker notices (start, late fire). */
+    cronCatchUpMs: number;
     /** croner pattern of the nightly score_recalculation. */
     scoreRecalculationCron: string;
   };
@@ -161,6 +163,13 @@ const schema = {
       pattern: "^([A-Za-z0-9_.:-]+=[0-9]+/[0-9]+(,[A-Za-z0-9_.:-]+=[0-9]+/[0-9]+)*)?$",
       default: "",
       description: "comma-separated type=MAX/MS per-tenant start limits, e.g. send_whatsapp=20/1000",
+    },
+    CRON_CATCH_UP_MINUTES: {
+      type: "integer",
+      minimum: 0,
+      maximum: 10080,
+      default: 180,
+      description: "minutes from 0 to 10080 (a week): how far back a missed cron tick is still run",
     },
     CRON_TIMEZONE: {
       type: "string",
@@ -315,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }),
       ),
       cronTimezone: String(values.CRON_TIMEZONE),
+      cronCatchUpMs: Number(values.CRON_CATCH_UP_MINUTES) * 60_000,
       scoreRecalculationCron: String(values.SCORE_RECALCULATION_CRON),
     },
     jobRetentionDays: Number(values.JOB_RETENTION_DAYS),
