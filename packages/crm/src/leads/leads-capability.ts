@@ -14,6 +14,8 @@ export const leadsCapability = defineCapability({
         { key: { score: -1, _id: -1 }, name: "score" },
         { key: { nameLower: 1 }, name: "name_prefix" },
         { key: { email: 1 }, name: "email" },
+        // The PATCH's compare-and-set ({ _id, updatedAt }), for the embedded server (see appointments).
+        { key: { _id: 1, updatedAt: 1 }, name: "update_fence", unique: true },
       ],
     },
   ],
