@@ -199,7 +199,14 @@ describe("automation engine", () => {
     await patch(`/api/crm/leads/${lead.id}`, { whatsappOptIn: false });
     expect((await env.api.queue.get(send?._id ?? ""))?.status).toBe("cancelled");
     expect((await env.api.queue.get(update?._id ?? ""))?.status).toBe("pending");
-    await disable(automation.id);
+    // Deleting the automation cancels what its runs still have pending.
+    const deleted = await env.api.app.inject({
+      method: "DELETE",
+      url: `/api/crm/automations/${automation.id}`,
+      headers: as(),
+    });
+    expect(deleted.json()).toEqual({ id: automation.id, deleted: true, pendingJobsCancelled: 1 });
+    expect((await env.api.queue.get(update?._id ?? ""))?.status).toBe("cancelled");
   });
 
   it("a delayed action is due at event time + delay and runs only then", async () => {

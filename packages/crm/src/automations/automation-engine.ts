@@ -66,7 +66,8 @@ function newRun(
 /** The step's `automation_step` timeline entry; its id is derived, so a retried event writes it once. */
 async function recordStep(db: Db, run: AutomationRunDocument, step: RunStep, at: Date): Promise<void> {
   await createLeadEventsRepository(db).insertOnce({
-    _id: derivedObjectId(at, `${run._id}:step:${step.step}:v${step.version}`),
+    // The id's time is the run's, not the clock's: a retry computes the same id.
+    _id: derivedObjectId(run._id.getTimestamp(), `${run._id}:step:${step.step}:v${step.version}`),
     leadId: run.leadId,
     type: "automation_step",
     at,
@@ -144,7 +145,7 @@ export async function processAutomationEvent(
         const reason = `Chain depth limit reached: this event was caused by ${depth} automation steps in a row (at most ${MAX_CHAIN_DEPTH}); its automations do not run`;
         await runs.setPlan(run._id, { status: "stopped", reason, steps: [] }, now);
         await createLeadEventsRepository(db).insertOnce({
-          _id: derivedObjectId(now, `${run._id}:stopped`),
+          _id: derivedObjectId(run._id.getTimestamp(), `${run._id}:stopped`),
           leadId,
           type: "automation_step",
           at: now,

@@ -1,4 +1,5 @@
 import { isDuplicateKeyError } from "@ecodrix/platform";
+import type { QueueProducer } from "@ecodrix/queue";
 import type { Db, Filter, ObjectId } from "mongodb";
 import { decodeCursor, pageOf } from "../shared/cursor.js";
 import type { Trigger } from "./automation-triggers.js";
@@ -32,9 +33,19 @@ export interface AutomationRunRepository {
     appointmentId: ObjectId,
     triggers?: { only?: Trigger; except?: Trigger },
   ): Promise<AutomationRunDocument[]>;
-  findByLead(leadId: ObjectId): Promise<AutomationRunDocument[]>;
-  findByAutomation(automationId: ObjectId): Promise<AutomationRunDocument[]>;
+  /**
+   * Cancels the pending jobs of the scheduled steps of every run of a lead or an automation (optionally
+   * of one job type), reading the runs with a cursor and cancelling in batches: bounded memory however
+   * many runs there are. Returns how many jobs were cancelled.
+   */
+  cancelScheduledJobs(
+    of: { leadId: ObjectId } | { automationId: ObjectId },
+    queue: Pick<QueueProducer, "cancelPending">,
+    jobType?: string,
+  ): Promise<number>;
 }
+
+const CANCEL_BATCH = 1_000;
 
 /** The job ids of steps that were scheduled (their jobs may still be pending). */
 export function scheduledJobIds(runs: readonly AutomationRunDocument[], jobType?: string): ObjectId[] {
@@ -115,11 +126,20 @@ export function createAutomationRunRepository(db: Db): AutomationRunRepository {
           (triggers.except === undefined || run.trigger !== triggers.except),
       );
     },
-    findByLead(leadId) {
-      return runs.find({ leadId }).toArray();
-    },
-    findByAutomation(automationId) {
-      return runs.find({ automationId }).toArray();
+    async cancelScheduledJobs(of, queue, jobType) {
+      let cancelled = 0;
+      let batch: ObjectId[] = [];
+      const flush = async () => {
+        if (batch.length > 0) cancelled += await queue.cancelPending({ ids: batch });
+        batch = [];
+      };
+      const cursor = runs.find(of, { projection: { steps: 1 } });
+      for await (const run of cursor) {
+        batch.push(...scheduledJobIds([run as AutomationRunDocument], jobType));
+        if (batch.length >= CANCEL_BATCH) await flush();
+      }
+      await flush();
+      return cancelled;
     },
   };
 }

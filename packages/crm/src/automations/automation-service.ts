@@ -11,7 +11,7 @@ import {
 } from "../shared/crm-errors.js";
 import { toObjectId } from "../shared/cursor.js";
 import { createAutomationRepository } from "./automation-repository.js";
-import { createAutomationRunRepository, scheduledJobIds } from "./automation-run-repository.js";
+import { createAutomationRunRepository } from "./automation-run-repository.js";
 import {
   type AutomationAction,
   type AutomationDocument,
@@ -223,9 +223,10 @@ export function createAutomationService(deps: CrmServiceDeps): AutomationService
     async delete(clientCode, id) {
       return tenantConnections.withDb(clientCode, async (db) => {
         const automation = await requireAutomation(db, id);
-        const runs = await createAutomationRunRepository(db).findByAutomation(automation._id);
-        const ids = scheduledJobIds(runs);
-        const pendingJobsCancelled = ids.length === 0 ? 0 : await queue.cancelPending({ ids });
+        const pendingJobsCancelled = await createAutomationRunRepository(db).cancelScheduledJobs(
+          { automationId: automation._id },
+          queue,
+        );
         await createAutomationRepository(db).delete(automation._id);
         return { id: String(automation._id), deleted: true, pendingJobsCancelled };
       });

@@ -1,6 +1,6 @@
 import { type Db, ObjectId } from "mongodb";
 import { createAppointmentRepository } from "../appointments/appointment-repository.js";
-import { createAutomationRunRepository, scheduledJobIds } from "../automations/automation-run-repository.js";
+import { createAutomationRunRepository } from "../automations/automation-run-repository.js";
 import type { CrmServiceDeps } from "../crm-service-deps.js";
 import { type CrmEvent, publishCrmEvents } from "../events/crm-event-publisher.js";
 import { type LeadEventType, type LeadEventView, toLeadEventView } from "../events/lead-event-types.js";
@@ -150,9 +150,10 @@ export function createLeadService(deps: CrmServiceDeps): LeadService {
         const leadId = toObjectId(id);
         const lead = await leads.findById(leadId);
         if (!lead) throw leadNotFound(id);
-        const runs = await createAutomationRunRepository(db).findByLead(leadId);
-        const ids = scheduledJobIds(runs);
-        const pendingJobsCancelled = ids.length === 0 ? 0 : await queue.cancelPending({ ids });
+        const pendingJobsCancelled = await createAutomationRunRepository(db).cancelScheduledJobs(
+          { leadId },
+          queue,
+        );
         const appointmentsDeleted = await createAppointmentRepository(db).deleteForLead(leadId);
         const eventsDeleted = await createLeadEventsRepository(db).deleteForLead(leadId);
         await leads.delete(leadId);
@@ -202,9 +203,11 @@ export function createLeadService(deps: CrmServiceDeps): LeadService {
         events.push({ type: "tag_added", leadId: after._id, at, data: { tag } });
     }
     if (before.whatsappOptIn !== false && after.whatsappOptIn === false) {
-      const runs = await createAutomationRunRepository(db).findByLead(after._id);
-      const ids = scheduledJobIds(runs, "send_whatsapp");
-      if (ids.length > 0) await queue.cancelPending({ ids });
+      await createAutomationRunRepository(db).cancelScheduledJobs(
+        { leadId: after._id },
+        queue,
+        "send_whatsapp",
+      );
     }
     if (events.length > 0) await publishCrmEvents({ db, queue, clientCode }, events);
     else await enqueueScoreRecalculation(queue, clientCode, String(after._id));
