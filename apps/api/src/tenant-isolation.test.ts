@@ -65,6 +65,9 @@ describe("tenant isolation", () => {
     { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
+    { method: "POST" as const, url: "/api/saas/google/connect-link" },
+    { method: "GET" as const, url: "/api/saas/google" },
+    { method: "DELETE" as const, url: "/api/saas/google" },
     // The CRM: its isolation on real data (one tenant's ids in another's hands) is in crm/crm-isolation.test.ts.
     ...crmRoutes(),
   ];

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { createLogger } from "@ecodrix/platform";
+import { type Config, createLogger } from "@ecodrix/platform";
 import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
@@ -32,6 +32,8 @@ export interface TestApiOptions {
   onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
+  /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
+  config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -68,7 +70,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({
-    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys },
+    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys, ...options.config },
     db,
     logger,
     queue,

@@ -51,15 +51,12 @@ function validationMessage(error: FastifyError): string {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
+      if (error.statusCode >= 500 && !error.expose) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
-      if (error.statusCode >= 500) {
-        return reply
-          .status(error.statusCode)
-          .send(body(error.statusCode, "Internal Server Error", error.code));
-      }
+      const message = error.expose ? error.message : "Internal Server Error";
+      const coded = body(error.statusCode, message, error.code);
+      if (!error.expose) return reply.status(error.statusCode).send(coded);
       // Details (existingLeadId, hint) after the coded fields, and never in place of one of them.
-      const coded = body(error.statusCode, error.message, error.code);
       const details = Object.entries(error.details ?? {}).filter(([name]) => !(name in coded));
       return reply.status(error.statusCode).send({ ...coded, ...Object.fromEntries(details) });
     }

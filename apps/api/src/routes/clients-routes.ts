@@ -4,7 +4,7 @@ import {
   type ClientService,
   type CreateClientInput,
   clientCodeParamsSchema,
-  clientViewSchema,
+  clientViewSchemaFor,
   createClientBodySchema,
   datasourceBodySchema,
   secretNamesSchema,
@@ -27,6 +27,7 @@ export function clientsRoutes(
 ): void {
   const { clients, capabilities } = deps;
   const secretNames = secretNamesSchema(capabilities);
+  const clientViewSchema = clientViewSchemaFor(capabilities);
   // Values the server generates when absent (automationWebhookSecret): in the response once, then never.
   const generatedFields = [...capabilities.secretFields]
     .filter(([, spec]) => spec.generateIfAbsent)

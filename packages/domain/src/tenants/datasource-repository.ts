@@ -1,4 +1,10 @@
 import type { Collection, Db, ObjectId } from "mongodb";
+import {
+  type ClientRef,
+  ownedBy,
+  type RecordScope,
+  scopeFilter,
+} from "../clients/client-secrets-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 import { databaseKeyOf, parseMongoUri } from "./mongo-uri.js";
 
@@ -8,6 +14,8 @@ export const CLIENT_DATASOURCES_COLLECTION = "client_datasources";
 export interface DatasourceDocument {
   _id?: ObjectId;
   clientCode: string;
+  /** The client record it belongs to (see ClientSecretsRepository). */
+  clientId?: ObjectId;
   dbUri: string;
   dbName: string;
   /** databaseKeyOf(URI, dbName): the same database registered twice is refused (absent on old documents). */
@@ -19,7 +27,12 @@ export interface DatasourceDocument {
 export interface DatasourceRepository {
   readonly datasources: Collection<DatasourceDocument>;
   ensureIndexes(): Promise<void>;
-  save(clientCode: string, dbUri: string, dbName: string, databaseKey?: string): Promise<void>;
+  /**
+   * Bound to the client record (see ClientSecretsRepository.upsert); given only a code (seeding, tests),
+   * the document is not bound and counts as whichever client holds the code. `databaseKey`: see
+   * databaseKeyOf (absent: the document is keyed later, by isUsedByAnotherClient).
+   */
+  save(client: ClientRef | string, dbUri: string, dbName: string, databaseKey?: string): Promise<void>;
   /**
    * Whether another client's datasource is this database (`databaseKey`). Documents written before
    * the key existed are decrypted once to compute it, and get it stored.
@@ -30,7 +43,8 @@ export interface DatasourceRepository {
   findDbName(clientCode: string): Promise<string | null>;
   /** The codes of every client with a registered datasource, in code order. */
   listClientCodes(): Promise<string[]>;
-  delete(clientCode: string): Promise<number>;
+  /** Every datasource of the code (offboarding), or only those not of `keep` (a re-created code). */
+  delete(clientCode: string, scope?: RecordScope): Promise<number>;
 }
 
 export function createDatasourceRepository({
@@ -51,15 +65,17 @@ export function createDatasourceRepository({
         { key: { databaseKey: 1 }, name: "databaseKey" },
       ]);
     },
-    async save(clientCode, dbUri, dbName, databaseKey) {
+    async save(client, dbUri, dbName, databaseKey) {
       const now = new Date();
+      const clientCode = typeof client === "string" ? client : client.clientCode;
       await datasources.updateOne(
-        { clientCode },
+        typeof client === "string" ? { clientCode } : ownedBy(client),
         {
           $set: {
             dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }),
             dbName,
             ...(databaseKey ? { databaseKey } : {}),
+            ...(typeof client === "string" ? {} : { clientId: client._id }),
             updatedAt: now,
           },
           $setOnInsert: { clientCode, createdAt: now },
@@ -111,8 +127,9 @@ export function createDatasourceRepository({
       const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
       return doc?.dbName ?? null;
     },
-    async delete(clientCode) {
-      return (await datasources.deleteMany({ clientCode })).deletedCount;
+    async delete(clientCode, scope = {}) {
+      const filter = scopeFilter(clientCode, scope);
+      return (await datasources.deleteMany(filter)).deletedCount;
     },
   };
 }
