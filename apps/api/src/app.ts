@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { consoleDistDir } from "@ecodrix/console";
-import { crmCapabilities } from "@ecodrix/crm";
+import { createCrmServices, crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import { createGoogleConnectService } from "@ecodrix/integrations/google-oauth";
@@ -23,6 +23,9 @@ import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminGoogleRoutes } from "./routes/admin-google-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
+import { crmAppointmentsRoutes } from "./routes/crm-appointments-routes.js";
+import { crmAutomationsRoutes } from "./routes/crm-automations-routes.js";
+import { crmLeadsRoutes } from "./routes/crm-leads-routes.js";
 import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { sandboxRoutes } from "./routes/sandbox-routes.js";
@@ -143,6 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.config.sandbox) sandboxRoutes(admin, { outboxUrl: deps.config.sandboxOutboxUrl });
   });
 
+  const crm = createCrmServices({ tenantConnections: tenancy.tenantConnections, queue: deps.queue });
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
     refuseTokensInQuery(tenant);
@@ -157,6 +161,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    crmLeadsRoutes(tenant, { leads: crm.leads });
+    crmAppointmentsRoutes(tenant, { appointments: crm.appointments });
+    crmAutomationsRoutes(tenant, { automations: crm.automations });
     tenantGoogleRoutes(tenant, { google });
   });
 

@@ -67,6 +67,41 @@ describe("tenant isolation", () => {
     { method: "POST" as const, url: "/api/saas/google/connect-link" },
     { method: "GET" as const, url: "/api/saas/google" },
     { method: "DELETE" as const, url: "/api/saas/google" },
+    // The CRM: its isolation on real data (one tenant's ids in another's hands) is in crm/crm-isolation.test.ts.
+    ...crmRoutes(),
+  ];
+  const someId = "0123456789abcdef01234567";
+  const crmRoutes = () => [
+    { method: "POST" as const, url: "/api/crm/leads", payload: { name: "Eve", phone: "+919800000000" } },
+    { method: "GET" as const, url: "/api/crm/leads" },
+    { method: "GET" as const, url: `/api/crm/leads/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/leads/${someId}`, payload: { stage: "lost" } },
+    { method: "DELETE" as const, url: `/api/crm/leads/${someId}` },
+    { method: "GET" as const, url: `/api/crm/leads/${someId}/events` },
+    {
+      method: "POST" as const,
+      url: "/api/crm/appointments",
+      payload: { leadId: someId, startsAt: "2031-01-01T10:00:00Z" },
+    },
+    { method: "GET" as const, url: "/api/crm/appointments" },
+    { method: "GET" as const, url: `/api/crm/appointments/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/appointments/${someId}`, payload: { status: "cancelled" } },
+    {
+      method: "POST" as const,
+      url: "/api/crm/automations",
+      payload: {
+        name: "x",
+        trigger: "lead_created",
+        actions: [{ type: "update_lead", config: { stage: "a" } }],
+      },
+    },
+    { method: "GET" as const, url: "/api/crm/automations" },
+    { method: "POST" as const, url: "/api/crm/automations/disable-all" },
+    { method: "GET" as const, url: `/api/crm/automations/${someId}` },
+    { method: "PATCH" as const, url: `/api/crm/automations/${someId}`, payload: { enabled: false } },
+    { method: "DELETE" as const, url: `/api/crm/automations/${someId}` },
+    { method: "GET" as const, url: `/api/crm/automations/${someId}/runs` },
+    { method: "POST" as const, url: "/api/crm/events", payload: { name: "ping", leadId: someId } },
   ];
 
   it("every tenant route has a case here (a new route cannot be forgotten)", () => {

@@ -96,7 +96,11 @@ export function registerErrorHandler(app: FastifyInstance): void {
       if (error.statusCode >= 500 && !error.expose) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
       const message = error.expose ? error.message : "Internal Server Error";
-      return reply.status(error.statusCode).send(body(error.statusCode, message, error.code));
+      const coded = body(error.statusCode, message, error.code);
+      if (!error.expose) return reply.status(error.statusCode).send(coded);
+      // Details (existingLeadId, hint) after the coded fields, and never in place of one of them.
+      const details = Object.entries(error.details ?? {}).filter(([name]) => !(name in coded));
+      return reply.status(error.statusCode).send({ ...coded, ...Object.fromEntries(details) });
     }
     if ("validation" in error && error.validation) {
       return reply.status(400).send(body(400, validationMessage(error), "ECODRIX_VALIDATION_FAILED"));

@@ -6,6 +6,8 @@ import { type FailedAuthLimiter, rateLimited } from "./auth-rate-limiter.js";
 export interface TenantContext {
   clientCode: string;
   name: string;
+  /** The client's region for local phone numbers (CRM leads); undefined: IN. */
+  defaultCountry: string | undefined;
   /**
    * When this client record was created. A client code can be re-used after offboarding: anything of
    * that code older than this belongs to the earlier client and is never shown to this one.
@@ -65,6 +67,7 @@ export function requireTenant(
       request.tenant = {
         clientCode: client.clientCode,
         name: client.name,
+        defaultCountry: client.defaultCountry ?? undefined,
         clientCreatedAt: client.createdAt,
       };
     } catch (error) {

@@ -13,7 +13,7 @@ export interface ClientRepository {
   list(): Promise<ClientDocument[]>;
   update(
     clientCode: string,
-    changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
+    changes: Partial<Pick<ClientDocument, "name" | "email" | "status" | "defaultCountry">>,
   ): Promise<ClientDocument | null>;
   /** Sets (or, with null, removes) an integration status field; false when the client does not exist. */
   setStatusField(clientCode: string, field: `${string}Status`, value: string | null): Promise<boolean>;

@@ -33,6 +33,9 @@ const emailSchema = {
   pattern: "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
 } as const;
 
+/** ISO 3166-1 alpha-2, upper case (`IN`, `GB`, `US`): the region of local phone numbers. */
+const countrySchema = { type: "string", pattern: "^[A-Z]{2}$" } as const;
+
 export const createClientBodySchema = {
   type: "object",
   additionalProperties: false,
@@ -40,6 +43,7 @@ export const createClientBodySchema = {
     name: nameSchema,
     email: emailSchema,
     clientCode: clientCodeSchema,
+    defaultCountry: countrySchema,
   },
   required: ["name", "email"],
 } as const;
@@ -52,6 +56,7 @@ export const updateClientBodySchema = {
     name: nameSchema,
     email: emailSchema,
     status: { type: "string", enum: ["active", "suspended"] },
+    defaultCountry: { anyOf: [countrySchema, { type: "null" }] },
   },
 } as const;
 
@@ -78,6 +83,7 @@ export const clientViewSchema = {
       properties: { registered: { type: "boolean" }, dbName: { type: ["string", "null"] } },
     },
     corsOrigins: { type: "array", items: { type: "string" } },
+    defaultCountry: { type: ["string", "null"] },
     createdAt: { type: "string" },
     updatedAt: { type: "string" },
   },

@@ -1,5 +1,6 @@
 import { badRequest, conflict, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
 import type { Queue } from "@ecodrix/queue";
+import { isSupportedCountry } from "libphonenumber-js";
 import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
@@ -23,6 +24,16 @@ import type {
   CreateClientInput,
   UpdateClientInput,
 } from "./client-types.js";
+
+/** A region libphonenumber can read local numbers in (the CRM normalises lead phones with it). */
+function assertSupportedCountry(country: string): void {
+  if (!isSupportedCountry(country)) {
+    throw badRequest(
+      "ECODRIX_CLIENT_COUNTRY_UNSUPPORTED",
+      `body/defaultCountry ${country} is not a supported ISO 3166-1 alpha-2 region (e.g. IN, GB, US)`,
+    );
+  }
+}
 
 /** The runbook §8 texts. */
 export const clientNotFound = () => notFound("ECODRIX_CLIENT_NOT_FOUND", "ClientCode not found");
@@ -131,6 +142,7 @@ function toView(
     secretsSet,
     datasource: { registered: dbName !== null, dbName },
     corsOrigins,
+    defaultCountry: client.defaultCountry ?? null,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };
@@ -196,6 +208,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         );
       }
       assertValidClientCode(clientCode, "body/clientCode");
+      if (input.defaultCountry !== undefined) assertSupportedCountry(input.defaultCountry);
       const apiKey = generateApiKey();
       const now = new Date();
       const doc: ClientDocument = {
@@ -207,6 +220,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         apiKeyHash: hashApiKey(apiKey),
         apiKeyHint: apiKeyHint(apiKey),
         apiKeyCreatedAt: now,
+        ...(input.defaultCountry === undefined ? {} : { defaultCountry: input.defaultCountry }),
         createdAt: now,
         updatedAt: now,
       };
@@ -237,6 +251,10 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       if (input.name !== undefined) changes.name = input.name.trim();
       if (input.email !== undefined) changes.email = input.email.trim().toLowerCase();
       if (input.status !== undefined) changes.status = input.status;
+      if (input.defaultCountry !== undefined) {
+        if (input.defaultCountry !== null) assertSupportedCountry(input.defaultCountry);
+        changes.defaultCountry = input.defaultCountry;
+      }
       const updated = await clients.update(clientCode, changes);
       if (!updated) throw clientNotFound();
       logger.info({ clientCode, fields: Object.keys(changes), status: updated.status }, "client updated");
