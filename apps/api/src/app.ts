@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { crmCapabilities } from "@ecodrix/crm";
+import { createScoringService, crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import type { Config, Logger } from "@ecodrix/platform";
@@ -17,6 +17,7 @@ import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
+import { crmScoringRoutes } from "./routes/crm-scoring-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
@@ -85,6 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireTenant(tenant, { clients: tenancy.clients, limiter });
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    crmScoringRoutes(tenant, {
+      scoring: createScoringService({ tenantConnections: tenancy.tenantConnections, queue: deps.queue }),
+    });
   });
 
   return app;

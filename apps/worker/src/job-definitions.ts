@@ -1,4 +1,4 @@
-import { scoreRecalculationJob } from "@ecodrix/crm";
+import { leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
 
@@ -11,4 +11,5 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   echoJob,
   noopJob,
   scoreRecalculationJob,
+  leadScoreRecalculationJob,
 ];

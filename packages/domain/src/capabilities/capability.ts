@@ -57,7 +57,7 @@ export interface CapabilityRegistry {
 export function createCapabilityRegistry(capabilities: readonly Capability[]): CapabilityRegistry {
   const secretFields = new Map<string, SecretFieldSpec>();
   const offboardNames = new Set<string>();
-  const tenantCollections = new Set<string>();
+  const tenantIndexNames = new Set<string>();
   for (const capability of capabilities) {
     for (const [name, spec] of Object.entries(capability.secretFields ?? {})) {
       if (secretFields.has(name)) throw new Error(`secret field ${name} is defined twice`);
@@ -71,11 +71,14 @@ export function createCapabilityRegistry(capabilities: readonly Capability[]): C
       if (offboardNames.has(step.name)) throw new Error(`offboarding step ${step.name} is defined twice`);
       offboardNames.add(step.name);
     }
+    // Several capabilities may index one collection (scoring adds its index to the CRM's `leads`), but
+    // an index name declared twice on a collection is a mistake.
     for (const spec of capability.tenantIndexes ?? []) {
-      if (tenantCollections.has(spec.collection)) {
-        throw new Error(`tenant collection ${spec.collection} declares its indexes twice`);
+      for (const index of spec.indexes) {
+        const name = `${spec.collection}.${index.name ?? Object.entries(index.key).flat().join("_")}`;
+        if (tenantIndexNames.has(name)) throw new Error(`tenant index ${name} is declared twice`);
+        tenantIndexNames.add(name);
       }
-      tenantCollections.add(spec.collection);
     }
   }
   return {
