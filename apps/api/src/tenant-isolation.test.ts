@@ -62,6 +62,10 @@ describe("tenant isolation", () => {
     { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
+    { method: "GET" as const, url: "/api/crm/scoring/rules" },
+    { method: "PUT" as const, url: "/api/crm/scoring/rules", payload: { rules: [] } },
+    { method: "POST" as const, url: "/api/crm/scoring/recalculate" },
+    { method: "POST" as const, url: "/api/crm/scoring/0123456789abcdef01234567/recalculate" },
   ];
 
   it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
