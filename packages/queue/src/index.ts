@@ -1,5 +1,6 @@
 export * from "./backoff.js";
 export * from "./claim.js";
+export * from "./cluster-rate-limiter.js";
 export * from "./completion-batcher.js";
 export * from "./cron-scheduler.js";
 export * from "./diagnostic-jobs.js";

@@ -32,4 +32,21 @@ export const jobNotFound = (id: ObjectId): AppError =>
 export const jobNotPending = (id: ObjectId, status: string): AppError =>
   conflict(JobsErrorCode.notPending, `Job ${id} is ${status}: only pending jobs can be cancelled`);
 
+/**
+ * Thrown by a handler (or the runner) when the job may not run yet — a cluster-wide rate limit is spent:
+ * the job goes back to pending, due after `retryAfterMs`, without counting a retry or an error.
+ */
+export class JobDeferral extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = "JobDeferral";
+  }
+}
+
+export const deferJob = (retryAfterMs: number, reason: string): JobDeferral =>
+  new JobDeferral(Math.max(0, retryAfterMs), reason);
+
 export const invalidJobInput = (message: string): AppError => badRequest(JobsErrorCode.invalidInput, message);

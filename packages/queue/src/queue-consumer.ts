@@ -32,6 +32,8 @@ export interface QueueConsumer {
   progress(job: JobDocument, data: Record<string, unknown>): Promise<boolean>;
   /** Gives the job back (pending, claimable at once) without counting a retry: graceful shutdown. */
   release(job: JobDocument): Promise<boolean>;
+  /** Gives the job back due at `runAt`, without counting a retry: a spent rate limit (JobDeferral). */
+  defer(job: JobDocument, runAt: Date): Promise<boolean>;
 }
 
 export function createQueueConsumer(
@@ -41,6 +43,14 @@ export function createQueueConsumer(
   const { historyLimit, backoff } = settings;
   const { claimBatch } = createClaimer({ jobs, ...settings });
   const { complete } = createCompletionBatcher(jobs);
+
+  async function giveBack(job: JobDocument, runAt: Date): Promise<boolean> {
+    const now = new Date();
+    const update = await jobs.updateOne(fence(job), {
+      $set: { status: "pending", runAt, lockedBy: null, lockedUntil: null, updatedAt: now },
+    });
+    return update.matchedCount === 1;
+  }
   return {
     claimBatch,
 
@@ -90,12 +100,12 @@ export function createQueueConsumer(
       return update.matchedCount === 1;
     },
 
-    async release(job) {
-      const now = new Date();
-      const update = await jobs.updateOne(fence(job), {
-        $set: { status: "pending", runAt: now, lockedBy: null, lockedUntil: null, updatedAt: now },
-      });
-      return update.matchedCount === 1;
+    release(job) {
+      return giveBack(job, new Date());
+    },
+
+    defer(job, runAt) {
+      return giveBack(job, runAt);
     },
   };
 }

@@ -1,10 +1,12 @@
 // A real worker process for the queue's multi-process tests: RUNNERS worker runners sharing one
 // MongoClient, with a `record` handler that logs each execution in the `executions` collection.
 // Env: MONGODB_URI, SERVICES_DB_NAME, RUNNERS, CONCURRENCY, LEASE_MS. Prints READY once claiming.
+// RATE_LIMIT=max/perMs adds a `limited` type (same handler) under that cluster-wide rate limit.
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger } from "@ecodrix/platform";
 import { MongoClient } from "mongodb";
-import { handlerRegistry } from "../job-definition.js";
+import { createClusterRateLimiter } from "../cluster-rate-limiter.js";
+import { createJobRegistry, handlerRegistry, type JobRegistry } from "../job-definition.js";
 import type { JobHandlers } from "../job-handler.js";
 import { createQueue } from "../queue.js";
 import { createWorkerRunner } from "../worker-runner.js";
@@ -26,10 +28,30 @@ const handlers: JobHandlers = {
   },
 };
 
+function registry(): JobRegistry {
+  if (!env.RATE_LIMIT) return handlerRegistry(handlers);
+  const [max, perMs] = env.RATE_LIMIT.split("/").map(Number) as [number, number];
+  const anyObject = { type: "object" } as never;
+  return createJobRegistry(
+    [
+      { type: "record", payload: anyObject, create: () => handlers.record as never },
+      {
+        type: "limited",
+        payload: anyObject,
+        create: () => handlers.record as never,
+        limits: { rateLimit: { max, perMs } },
+      },
+    ],
+    undefined,
+  );
+}
+const rateLimiter = createClusterRateLimiter(db);
+
 const runners = Array.from({ length: Number(env.RUNNERS ?? 1) }, (_, index) =>
   createWorkerRunner({
     queue,
-    jobs: handlerRegistry(handlers),
+    jobs: registry(),
+    rateLimiter,
     logger,
     concurrency: Number(env.CONCURRENCY ?? 2),
     leaseMs: Number(env.LEASE_MS ?? 30_000),
