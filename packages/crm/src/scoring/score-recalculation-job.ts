@@ -79,10 +79,14 @@ function failedSummary(
   from: TenantCheckpoint | undefined,
   durationMs: number,
 ): TenantSummary {
-  // AppError messages are written to be shown; anything else is summarised without driver internals.
+  // AppError messages are written to be shown. A driver error's message names hosts, never a password,
+  // but a URI's user:password@ is masked all the same in case one ever carries it.
   const reason = isAppError(error)
     ? error.message
-    : `${error instanceof Error ? error.name : "Error"}: ${error instanceof Error ? error.message : String(error)}`;
+    : `${error instanceof Error ? error.name : "Error"}: ${error instanceof Error ? error.message : String(error)}`.replace(
+        /\/\/[^@\s/]+@/g,
+        "//***@",
+      );
   return {
     clientCode,
     status: "failed",
