@@ -78,35 +78,57 @@ interface ScoredEvent {
 }
 
 /**
+ * A cursor read one server batch ahead: as soon as a batch is taken, the next one is requested, so the
+ * round trip overlaps the work on the batch in hand. Never more than two batches in memory.
+ */
+class ReadAhead<T> {
+  private ahead: Promise<boolean> | null = null;
+
+  constructor(private readonly cursor: FindCursor<T>) {}
+
+  /** The next server batch (empty when the cursor is exhausted). */
+  async take(): Promise<T[]> {
+    if (this.cursor.bufferedCount() === 0) {
+      const more = await (this.ahead ?? this.cursor.hasNext());
+      this.ahead = null;
+      if (!more && this.cursor.bufferedCount() === 0) return [];
+    }
+    this.ahead = null;
+    const batch = this.cursor.readBufferedDocuments();
+    if (!this.cursor.closed) this.ahead = this.cursor.hasNext();
+    return batch;
+  }
+
+  async close(): Promise<void> {
+    await this.ahead?.catch(() => false);
+    await this.cursor.close();
+  }
+}
+
+/**
  * The tenant's events in lead order, consumed alongside the leads cursor (a merge join): one scan of
- * each collection for the whole pass instead of one events query per batch, and never more than a
- * cursor batch of events in memory.
+ * each collection for the whole pass instead of one events query per batch, and never more than two
+ * cursor batches of events in memory.
  */
 class EventsByLead {
   private buffer: ScoredEvent[] = [];
   private index = 0;
-  private exhausted = false;
+  private readonly reader: ReadAhead<ScoredEvent>;
 
-  constructor(private readonly cursor: FindCursor<ScoredEvent>) {}
-
-  private async current(): Promise<ScoredEvent | undefined> {
-    if (this.index < this.buffer.length) return this.buffer[this.index];
-    if (this.exhausted) return undefined;
-    if (this.cursor.bufferedCount() === 0 && !(await this.cursor.hasNext())) {
-      this.exhausted = true;
-      return undefined;
-    }
-    this.buffer = this.cursor.readBufferedDocuments();
-    this.index = 0;
-    return this.buffer[0];
+  constructor(cursor: FindCursor<ScoredEvent>) {
+    this.reader = new ReadAhead(cursor);
   }
 
   /** Adds the events of `leadId` to the tally, skipping events of leads before it (deleted leads). */
   async feed(leadId: ObjectId, tally: EventTally): Promise<void> {
     const id = leadId.id;
     for (;;) {
-      const event = this.index < this.buffer.length ? this.buffer[this.index] : await this.current();
-      if (!event) return;
+      if (this.index >= this.buffer.length) {
+        this.buffer = await this.reader.take();
+        this.index = 0;
+        if (this.buffer.length === 0) return;
+      }
+      const event = this.buffer[this.index] as ScoredEvent;
       // Events whose leadId is not an ObjectId cannot belong to a lead: skipped.
       const order = event.leadId instanceof ObjectId ? Buffer.compare(event.leadId.id, id) : -1;
       if (order > 0) return;
@@ -116,17 +138,22 @@ class EventsByLead {
   }
 
   close(): Promise<void> {
-    return this.cursor.close();
+    return this.reader.close();
   }
 }
 
-async function readBatch(cursor: FindCursor<LeadScoreFields>, size: number): Promise<LeadScoreFields[]> {
-  const batch: LeadScoreFields[] = [];
-  while (batch.length < size) {
-    if (cursor.bufferedCount() === 0 && !(await cursor.hasNext())) break;
-    batch.push(...cursor.readBufferedDocuments(size - batch.length));
+/** The next `size` leads (fewer at the end). */
+async function readBatch(
+  reader: ReadAhead<LeadScoreFields>,
+  carry: LeadScoreFields[],
+  size: number,
+): Promise<LeadScoreFields[]> {
+  while (carry.length < size) {
+    const more = await reader.take();
+    if (more.length === 0) break;
+    carry.push(...more);
   }
-  return batch;
+  return carry.splice(0, size);
 }
 
 interface BatchOutcome {
@@ -135,18 +162,31 @@ interface BatchOutcome {
   conflicts: number;
 }
 
-async function writeBatch(
+/** A scored batch: the writes it needs, not yet applied. */
+interface BatchPlan {
+  size: number;
+  lastId: ObjectId;
+  /** Changed scores crossing no threshold: one bulkWrite. */
+  plain: AnyBulkWriteOperation<LeadScoreFields>[];
+  /** Changed scores crossing a threshold: each written, then its event delivered. */
+  crossing: (() => Promise<boolean>)[];
+}
+
+async function scoreBatch(
   options: TenantPassOptions,
   compiled: CompiledRuleSet,
   thresholds: number[],
   batch: LeadScoreFields[],
   events: EventsByLead | null,
   tally: EventTally,
-): Promise<BatchOutcome> {
+): Promise<BatchPlan> {
   const leads = options.db.collection<LeadScoreFields>(LEADS_COLLECTION);
-  const plain: AnyBulkWriteOperation<LeadScoreFields>[] = [];
-  const crossing: { lead: LeadScoreFields; op: () => Promise<boolean> }[] = [];
-  const outcome: BatchOutcome = { changed: 0, crossed: 0, conflicts: 0 };
+  const plan: BatchPlan = {
+    size: batch.length,
+    lastId: (batch.at(-1) as LeadScoreFields)._id,
+    plain: [],
+    crossing: [],
+  };
   const writtenAt = new Date();
   for (const lead of batch) {
     tally.reset();
@@ -162,27 +202,31 @@ async function writeBatch(
     const at = nextScoreTime(lead, writtenAt);
     if (crossed.length === 0) {
       // Bulk changes (a rule edit, nightly decay) do not each get a timeline event: only crossings do.
-      plain.push({ updateOne: { filter: scoreFence(lead), update: scoreUpdate(result, at) } });
+      plan.plain.push({ updateOne: { filter: scoreFence(lead), update: scoreUpdate(result, at) } });
       continue;
     }
     const pending = pendingScoreEvent(previous, result.score, crossed, options.now);
-    crossing.push({
-      lead,
-      op: async () => {
-        const write = await leads.updateOne(scoreFence(lead), scoreUpdate(result, at, pending));
-        if (write.matchedCount !== 1) return false;
-        await deliverScoreEvent(options, lead._id, at, pending);
-        return true;
-      },
+    plan.crossing.push(async () => {
+      const write = await leads.updateOne(scoreFence(lead), scoreUpdate(result, at, pending));
+      if (write.matchedCount !== 1) return false;
+      await deliverScoreEvent(options, lead._id, at, pending);
+      return true;
     });
   }
-  if (plain.length > 0) {
-    const written = await leads.bulkWrite(plain, { ordered: false });
+  return plan;
+}
+
+async function applyBatch(options: TenantPassOptions, plan: BatchPlan): Promise<BatchOutcome> {
+  const outcome: BatchOutcome = { changed: 0, crossed: 0, conflicts: 0 };
+  if (plan.plain.length > 0) {
+    const written = await options.db
+      .collection<LeadScoreFields>(LEADS_COLLECTION)
+      .bulkWrite(plan.plain, { ordered: false });
     outcome.changed += written.matchedCount;
-    outcome.conflicts += plain.length - written.matchedCount;
+    outcome.conflicts += plan.plain.length - written.matchedCount;
   }
-  for (const { op } of crossing) {
-    if (await op()) {
+  for (const write of plan.crossing) {
+    if (await write()) {
       outcome.changed++;
       outcome.crossed++;
     } else {
@@ -231,13 +275,14 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
         total: await db.collection(LEADS_COLLECTION).countDocuments({}),
         rulesVersion: stored.version,
       };
-  const leadsCursor = db
-    .collection<LeadScoreFields>(LEADS_COLLECTION)
-    .find(afterId ? { _id: { $gt: afterId } } : {}, {
+  const leadsCursor = new ReadAhead(
+    db.collection<LeadScoreFields>(LEADS_COLLECTION).find(afterId ? { _id: { $gt: afterId } } : {}, {
       projection: SCORE_PROJECTION,
       sort: { _id: 1 },
       batchSize: options.batchSize,
-    });
+    }),
+  );
+  const carry: LeadScoreFields[] = [];
   const events = compiled.oldestEventAt
     ? new EventsByLead(
         db.collection<ScoredEvent>(LEAD_EVENTS_COLLECTION).find(
@@ -255,20 +300,33 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
       )
     : null;
   const tally = compiled.newTally();
+  // The write of one batch overlaps the reading and scoring of the next; its checkpoint is saved once
+  // it is written, before the next batch's write starts, so a checkpoint never runs ahead of the data.
+  let writing: Promise<{ plan: BatchPlan; outcome: BatchOutcome }> | null = null;
+  const settle = async () => {
+    if (!writing) return;
+    const { plan, outcome } = await writing;
+    writing = null;
+    checkpoint.afterId = plan.lastId.toHexString();
+    checkpoint.processed += plan.size;
+    checkpoint.changed += outcome.changed;
+    checkpoint.crossed += outcome.crossed;
+    checkpoint.conflicts += outcome.conflicts;
+    if (!(await options.onBatch({ ...checkpoint }))) throw new PassStopped("the job lost its lease");
+  };
   try {
     for (;;) {
       if (options.signal?.aborted) throw new PassStopped("the job was aborted");
-      const batch = await readBatch(leadsCursor, options.batchSize);
+      const batch = await readBatch(leadsCursor, carry, options.batchSize);
       if (batch.length === 0) break;
-      const outcome = await writeBatch(options, compiled, thresholds, batch, events, tally);
-      checkpoint.afterId = (batch.at(-1) as LeadScoreFields)._id.toHexString();
-      checkpoint.processed += batch.length;
-      checkpoint.changed += outcome.changed;
-      checkpoint.crossed += outcome.crossed;
-      checkpoint.conflicts += outcome.conflicts;
-      if (!(await options.onBatch({ ...checkpoint }))) throw new PassStopped("the job lost its lease");
+      const plan = await scoreBatch(options, compiled, thresholds, batch, events, tally);
+      await settle();
+      writing = applyBatch(options, plan).then((outcome) => ({ plan, outcome }));
     }
+    await settle();
   } finally {
+    // A write still in flight after a failure: let it end before the cursors close.
+    await (writing as Promise<unknown> | null)?.catch(() => undefined);
     await Promise.allSettled([leadsCursor.close(), events?.close()]);
   }
   return {

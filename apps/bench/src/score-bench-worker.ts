@@ -1,0 +1,52 @@
+// The worker process of the scoring benchmark: the product's worker (buildWorker, every job
+// definition, no cron), in a process of its own so that its peak RSS is the worker's alone.
+// Env: MONGODB_URI, SERVICES_DB_NAME, CORE_API_TOKEN, ENCRYPTION_KEY (and any WORKER_*).
+// IPC: sends { ready } once claiming; on "report" sends its memory figures; on "stop" stops and exits.
+import { createLogger, loadConfig } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
+import { buildWorker } from "@ecodrix/worker";
+import { MongoClient } from "mongodb";
+
+const config = loadConfig();
+const client = new MongoClient(config.mongodbUri);
+await client.connect();
+const db = client.db(config.servicesDbName);
+const queue = createQueue({ db });
+const worker = buildWorker({
+  config,
+  logger: createLogger({ level: "warn", name: "bench-score-worker", pretty: false }),
+  db,
+  queue,
+  schedules: [],
+});
+
+// Sampled while the job runs: RSS now and then, besides the kernel's peak (maxRSS).
+let sampledPeakRss = 0;
+const sampler = setInterval(() => {
+  sampledPeakRss = Math.max(sampledPeakRss, process.memoryUsage.rss());
+}, 100);
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+process.on("message", async (message: unknown) => {
+  if (message === "report") {
+    const usage = process.memoryUsage();
+    process.send?.({
+      report: {
+        maxRssMb: mb(process.resourceUsage().maxRSS * 1024),
+        sampledPeakRssMb: mb(sampledPeakRss),
+        rssMb: mb(usage.rss),
+        heapUsedMb: mb(usage.heapUsed),
+        cpuS: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1e5) / 10,
+      },
+    });
+  }
+  if (message === "stop") {
+    clearInterval(sampler);
+    await worker.stop();
+    await client.close();
+    process.exit(0);
+  }
+});
+
+worker.start();
+process.send?.({ ready: true });
