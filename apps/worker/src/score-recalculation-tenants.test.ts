@@ -101,4 +101,35 @@ describe("nightly score_recalculation over every tenant (worker, real database)"
     }
     expect(await tenantDb("tenantd").collection(LEADS_COLLECTION).countDocuments({ score: 0 })).toBe(40);
   });
+
+  it("a job inserted by hand the runbook §6 way (mongosh, no clientCode) runs over every tenant too", async () => {
+    const now = new Date();
+    const { insertedId } = await mongo.db.collection("jobs").insertOne({
+      type: "score_recalculation",
+      clientCode: null,
+      payload: {},
+      status: "pending",
+      priority: -1,
+      runAt: now,
+      retries: 0,
+      maxRetries: 5,
+      attempts: 0,
+      lockedBy: null,
+      lockedUntil: null,
+      lastError: null,
+      errors: [],
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null,
+    });
+    let job: JobDocument | null = null;
+    const deadline = Date.now() + 60_000;
+    while (job?.status !== "completed") {
+      if (Date.now() > deadline) throw new Error(`job still ${job?.status}: ${job?.lastError}`);
+      await sleep(25);
+      job = await queue.get(insertedId);
+    }
+    // Nothing changed since the nightly run: every lead read, none written.
+    expect(job.result).toMatchObject({ processed: 80, changed: 0, failedTenants: 1 });
+  });
 });
