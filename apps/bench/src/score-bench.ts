@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -119,16 +120,38 @@ export interface ScoreRun {
   maxRssMb: number;
   sampledPeakRssMb: number;
   heapUsedMb: number;
-  /** CPU time the worker process used in all (start-up included). */
+  /** The worker's RSS when the run started (after start-up). */
+  startRssMb: number;
+  /** The largest V8 heap in use, sampled every 50 ms. */
+  peakHeapUsedMb: number;
+  /** CPU time of the worker process during the run. */
   workerCpuS: number;
+  /** CPU time of the database server process during the run (embedded server on Linux only). */
+  serverCpuS: number | null;
 }
 
 export interface ScoreBenchOptions {
   uri: string;
+  /** The database server's process id, when it runs on this machine (its CPU time is read from /proc). */
+  serverPid?: number;
   /** Sizes to measure, ascending (default [25_000, 100_000]). */
   sizes: number[];
   batchSize?: number;
   log: (line: string) => void;
+}
+
+/** Linux's USER_HZ: /proc times are in 1/100 s on every Linux the project runs on. */
+const USER_HZ = 100;
+
+/** CPU time (user + system) of a local process in seconds, from /proc; null where that is not readable. */
+function processCpuS(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  } catch {
+    return null;
+  }
 }
 
 async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
@@ -148,6 +171,8 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 
 interface WorkerReport {
   maxRssMb: number;
+  startRssMb: number;
+  peakHeapUsedMb: number;
   sampledPeakRssMb: number;
   heapUsedMb: number;
   cpuS: number;
@@ -220,6 +245,8 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
       await saveScoringRules(tenant, benchRules(index + 1), new Date());
       const child = await startWorker(env);
       try {
+        child.send("mark");
+        const serverCpuBefore = processCpuS(options.serverPid);
         const enqueued = Date.now();
         const job = await enqueueJob(queue, scoreRecalculationContract, {
           clientCode,
@@ -242,6 +269,7 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
         const wallMs = (doc.completedAt?.getTime() ?? Date.now()) - enqueued;
         const result = doc.result as { processed: number; changed: number; durationMs: number };
         const memory = await askReport(child);
+        const serverCpuAfter = processCpuS(options.serverPid);
         const figures: ScoreRun = {
           leads: result.processed,
           events,
@@ -252,7 +280,13 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
           maxRssMb: memory.maxRssMb,
           sampledPeakRssMb: memory.sampledPeakRssMb,
           heapUsedMb: memory.heapUsedMb,
+          startRssMb: memory.startRssMb,
+          peakHeapUsedMb: memory.peakHeapUsedMb,
           workerCpuS: memory.cpuS,
+          serverCpuS:
+            serverCpuBefore === null || serverCpuAfter === null
+              ? null
+              : Math.round((serverCpuAfter - serverCpuBefore) * 100) / 100,
         };
         options.log(`scoring: ${JSON.stringify(figures)}`);
         results.push(figures);
