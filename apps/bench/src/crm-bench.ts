@@ -42,6 +42,7 @@ function scoringTable(runs: ScoreRun[]): string {
       "RSS MB before",
       "peak RSS MB",
       "peak heap used MB",
+      "heap used MB at the end",
     ],
     ...runs.map((run) => [
       fmt(run.leads),
@@ -55,6 +56,7 @@ function scoringTable(runs: ScoreRun[]): string {
       fmt(run.startRssMb, 1),
       fmt(run.maxRssMb, 1),
       fmt(run.peakHeapUsedMb, 1),
+      fmt(run.heapUsedMb, 1),
     ]),
   ];
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];

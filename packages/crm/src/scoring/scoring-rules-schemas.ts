@@ -11,9 +11,8 @@ export const MAX_AT_LEAST = 1000;
 export const MAX_POINTS = 10_000;
 export const MAX_IN_VALUES = 100;
 
-const fieldValueSchema = {
-  anyOf: [{ type: "string", maxLength: 200 }, { type: "number" }, { type: "boolean" }],
-} as const;
+/** maxLength applies to text only. */
+const fieldValueSchema = { type: ["string", "number", "boolean"], maxLength: 200 } as const;
 
 export const ruleConditionSchema = {
   type: "object",
