@@ -101,6 +101,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
     schedules: deps.schedules ?? defaultSchedules(deps.config),
     logger: deps.logger,
     timezone: worker.cronTimezone,
+    catchUpMs: worker.cronCatchUpMs,
   });
   const retention = createRetentionSweeper({
     queue: deps.queue,

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createClusterRateLimiter } from "./cluster-rate-limiter.js";
 import { createQueue, type Queue } from "./queue.js";
 
-const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "test-fixtures/worker-process.ts");
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/worker-process.ts");
 
 /** The most starts in any window of `windowMs` (sliding: every start opens a window). */
 function maxInWindow(times: number[], windowMs: number): number {

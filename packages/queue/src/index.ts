@@ -18,5 +18,6 @@ export * from "./queue-indexes.js";
 export * from "./queue-metrics.js";
 export * from "./queue-producer.js";
 export * from "./retention-sweeper.js";
+export * from "./server-clock.js";
 export * from "./worker-registry.js";
 export * from "./worker-runner.js";

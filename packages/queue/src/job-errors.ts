@@ -7,6 +7,7 @@ export const JobsErrorCode = {
   invalidInput: "ECODRIX_JOBS_INVALID_INPUT",
   notFound: "ECODRIX_JOBS_NOT_FOUND",
   notPending: "ECODRIX_JOBS_NOT_PENDING",
+  notRequeueable: "ECODRIX_JOBS_NOT_REQUEUEABLE",
   unknownType: "ECODRIX_JOBS_UNKNOWN_TYPE",
   invalidPayload: "ECODRIX_JOBS_INVALID_PAYLOAD",
   timeout: "ECODRIX_JOBS_TIMEOUT",
@@ -48,5 +49,22 @@ export class JobDeferral extends Error {
 
 export const deferJob = (retryAfterMs: number, reason: string): JobDeferral =>
   new JobDeferral(Math.max(0, retryAfterMs), reason);
+
+/** Why a requeue without force was refused: the job runs now, or it already completed. */
+export function jobNotRequeueable(job: {
+  _id: ObjectId;
+  status: string;
+  lockedBy?: string | null;
+  lockedUntil?: Date | null;
+}): AppError {
+  const reason =
+    job.status === "processing"
+      ? `is running (worker ${job.lockedBy ?? "?"} holds its lease until ${job.lockedUntil?.toISOString() ?? "?"}): requeueing it now would run its handler twice at once`
+      : `is ${job.status}: requeueing it would run it again`;
+  return conflict(
+    JobsErrorCode.notRequeueable,
+    `Job ${job._id} ${reason}; requeue with force to do it anyway`,
+  );
+}
 
 export const invalidJobInput = (message: string): AppError => badRequest(JobsErrorCode.invalidInput, message);

@@ -38,14 +38,14 @@ export interface QueueConsumer {
 
 export function createQueueConsumer(
   jobs: Collection<JobDocument>,
-  settings: { defaultMaxRetries: number; historyLimit: number; backoff: BackoffOptions },
+  settings: { defaultMaxRetries: number; historyLimit: number; backoff: BackoffOptions; clock: () => Date },
 ): QueueConsumer {
-  const { historyLimit, backoff } = settings;
+  const { historyLimit, backoff, clock } = settings;
   const { claimBatch } = createClaimer({ jobs, ...settings });
-  const { complete } = createCompletionBatcher(jobs);
+  const { complete } = createCompletionBatcher(jobs, clock);
 
   async function giveBack(job: JobDocument, runAt: Date): Promise<boolean> {
-    const now = new Date();
+    const now = clock();
     const update = await jobs.updateOne(fence(job), {
       $set: { status: "pending", runAt, lockedBy: null, lockedUntil: null, updatedAt: now },
     });
@@ -60,7 +60,7 @@ export function createQueueConsumer(
     },
 
     async heartbeat(job, leaseMs) {
-      const now = new Date();
+      const now = clock();
       const lockedUntil = new Date(now.getTime() + leaseMs);
       const result = await jobs.updateOne(fence(job), { $set: { lockedUntil, updatedAt: now } });
       if (result.matchedCount === 1) job.lockedUntil = lockedUntil;
@@ -70,7 +70,7 @@ export function createQueueConsumer(
     complete,
 
     async fail(job, failure) {
-      const now = new Date();
+      const now = clock();
       const final = failure.retryable === false || job.retries >= job.maxRetries;
       const entry = errorEntry(job, failure, now);
       if (final) {
@@ -101,7 +101,7 @@ export function createQueueConsumer(
     },
 
     release(job) {
-      return giveBack(job, new Date());
+      return giveBack(job, clock());
     },
 
     defer(job, runAt) {

@@ -10,7 +10,7 @@ import { createLogger } from "@ecodrix/platform";
 import { createJobRegistry, createWorkerRunner, type WorkerRunner } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "../test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../../test/test-app.js";
 
 const rules = {
   rules: [
