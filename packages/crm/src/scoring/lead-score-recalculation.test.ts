@@ -2,10 +2,6 @@ import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { recalculateLeadScore } from "./lead-score-recalculation.js";
-import { LEAD_EVENTS_COLLECTION, LEADS_COLLECTION } from "./score-writes.js";
-import { scoringCapability } from "./scoring-capability.js";
-import type { LeadScoreFields } from "./scoring-types.js";
 import {
   addScoreThresholdAutomation,
   daysAgo,
@@ -13,7 +9,11 @@ import {
   insertLeads,
   makeLeads,
   storeRules,
-} from "./test/scoring-fixtures.js";
+} from "../../test/scoring-fixtures.js";
+import { recalculateLeadScore } from "./lead-score-recalculation.js";
+import { LEAD_EVENTS_COLLECTION, LEADS_COLLECTION } from "./score-writes.js";
+import { scoringCapability } from "./scoring-capability.js";
+import type { LeadScoreFields } from "./scoring-types.js";
 
 describe("one lead's recalculation (real database)", () => {
   let mongo: TestMongo;

@@ -2,6 +2,16 @@ import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  addScoreThresholdAutomation,
+  daysAgo,
+  FIXED_NOW,
+  insertLeads,
+  makeLeads,
+  type SeededLead,
+  sampleRules,
+  storeRules,
+} from "../../test/scoring-fixtures.js";
 import { scoreLead } from "./lead-scorer.js";
 import {
   LEAD_EVENTS_COLLECTION,
@@ -13,16 +23,6 @@ import {
 import { scoringCapability } from "./scoring-capability.js";
 import type { LeadScoreFields } from "./scoring-types.js";
 import { runTenantScorePass, type TenantCheckpoint } from "./tenant-score-pass.js";
-import {
-  addScoreThresholdAutomation,
-  daysAgo,
-  FIXED_NOW,
-  insertLeads,
-  makeLeads,
-  type SeededLead,
-  sampleRules,
-  storeRules,
-} from "./test/scoring-fixtures.js";
 
 describe("tenant score pass (real database)", () => {
   let mongo: TestMongo;

@@ -1,9 +1,9 @@
 // Test data for the scoring tests: leads and events written the way the CRM writes them.
 import { type Db, ObjectId } from "mongodb";
-import { DAY_MS } from "../lead-scorer.js";
-import { LEAD_EVENTS_COLLECTION, LEADS_COLLECTION } from "../score-writes.js";
-import { saveScoringRules } from "../scoring-rules-repository.js";
-import type { ScorableLead, ScoringRuleSet } from "../scoring-types.js";
+import { DAY_MS } from "../src/scoring/lead-scorer.js";
+import { LEAD_EVENTS_COLLECTION, LEADS_COLLECTION } from "../src/scoring/score-writes.js";
+import { saveScoringRules } from "../src/scoring/scoring-rules-repository.js";
+import type { ScorableLead, ScoringRuleSet } from "../src/scoring/scoring-types.js";
 
 export const FIXED_NOW = new Date("2026-03-01T12:00:00Z");
 export const daysAgo = (days: number, now = FIXED_NOW) => new Date(now.getTime() - days * DAY_MS);
