@@ -145,6 +145,35 @@ describe("worker runner", () => {
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(390);
   });
 
+  it("a handler's progress is on the job document while it runs", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reported: boolean[] = [];
+    start({
+      long: async ({ progress }) => {
+        reported.push(await progress({ processed: 1, total: 3 }));
+        await gate;
+        reported.push(await progress({ processed: 3, total: 3 }));
+        return { processed: 3 };
+      },
+    });
+    const job = await queue.enqueue({ type: "long" });
+    await waitFor("progress while running", async () => {
+      const doc = await queue.get(job._id);
+      return doc?.status === "processing" && doc.progress?.processed === 1;
+    });
+    expect((await queue.get(job._id))?.progress).toEqual({ processed: 1, total: 3 });
+    release();
+    await waitFor("completion", async () => (await queue.get(job._id))?.status === "completed");
+    expect(await queue.get(job._id)).toMatchObject({
+      progress: { processed: 3, total: 3 },
+      result: { processed: 3 },
+    });
+    expect(reported).toEqual([true, true]);
+  });
+
   it("heartbeats keep a long job's lease: another worker does not take it over", async () => {
     let runs = 0;
     const handlers: JobHandlers = {

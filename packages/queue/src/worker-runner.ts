@@ -245,7 +245,12 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         timeout = armTimeout(registered.limits.timeoutMs);
       }
       const result = await Promise.race([
-        registered.handler({ job, log, signal: controller.signal }),
+        registered.handler({
+          job,
+          log,
+          signal: controller.signal,
+          progress: (data) => queue.progress(job, data),
+        }),
         aborted,
       ]);
       clearInterval(heartbeat);
