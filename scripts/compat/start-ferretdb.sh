@@ -112,7 +112,7 @@ for _ in 1 2 3 4 5; do
   done
   if port_in_use "$mongo_port" && alive "$data/ferretdb.pid"; then
     echo "$mongo_port" >"$data/mongo.port"
-    echo "mongodb://127.0.0.1:$mongo_port/" >"$data/uri"
+    echo "mongodb://127.0.0.1:$mongo_port" >"$data/uri"
     say "FerretDB v2.5.0 on 127.0.0.1:$mongo_port (log $data/ferretdb.log)"
     cat "$data/uri"
     exit 0
