@@ -1,4 +1,5 @@
-import { AppError, createLogger, createQueue } from "@ecodrix/domain";
+import { AppError, createLogger } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,12 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import {
-  type Config,
-  createTenancyServices,
-  type Logger,
-  type Queue,
-  type TenancyServices,
-} from "@ecodrix/domain";
+import { crmCapabilities } from "@ecodrix/crm";
+import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
+import type { Config, Logger } from "@ecodrix/platform";
+import type { ApiQueue } from "@ecodrix/queue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
 import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";
@@ -28,12 +26,16 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
   version: string;
 };
 
+/** Every capability's secret fields, tenant indexes and offboarding steps. */
+export const productCapabilities = [...integrationCapabilities, ...crmCapabilities];
+
 export interface AppDeps {
   /** encryptionKeys: main.ts always passes them; tests that store no secrets may omit them (a random key). */
   config: Pick<Config, "coreApiToken"> & Partial<Pick<Config, "encryptionKeys">>;
   db: Db;
   logger: Logger;
-  queue: Queue;
+  /** The producer and admin sides only: the API cannot claim jobs. */
+  queue: ApiQueue;
   /** Clients, secrets, datasources, CORS, tenant pool; built from db + config when omitted. */
   tenancy?: TenancyServices;
   /** Failed tenant-authentication limit per IP (default 20 per minute). */
@@ -62,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       encryptionKeys: deps.config.encryptionKeys ?? [randomBytes(32)],
       queue: deps.queue,
       logger: deps.logger,
+      capabilities: productCapabilities,
     });
   await tenancy.ensureIndexes();
   if (!deps.tenancy) app.addHook("onClose", () => tenancy.close());
@@ -74,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requireAdmin(admin, deps.config.coreApiToken);
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
     adminJobsRoutes(admin, { queue: deps.queue });
-    clientsRoutes(admin, { clients: tenancy.clients });
+    clientsRoutes(admin, { clients: tenancy.clients, capabilities: tenancy.capabilities });
   });
 
   const limiter = createFailedAuthLimiter(deps.authRateLimit);

@@ -1,15 +1,17 @@
-import {
-  connectCentralMongo,
-  createLogger,
-  createQueue,
-  loadConfigOrExit,
-  stopWithParent,
-} from "@ecodrix/domain";
+import { crmCapabilities } from "@ecodrix/crm";
+import { createCapabilityRegistry } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
+import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.logLevel, name: "ecodrix-api" });
+const logger = createLogger({
+  level: config.logLevel,
+  name: "ecodrix-api",
+  redactFields: createCapabilityRegistry([...integrationCapabilities, ...crmCapabilities]).secretFieldNames,
+});
 const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName).catch((error: unknown) => {
   logger.fatal({ err: error }, "cannot reach MongoDB at start-up");
   process.exit(1);

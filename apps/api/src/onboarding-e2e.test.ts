@@ -199,9 +199,14 @@ describe("runbook onboarding → key rotation → ENCRYPTION_KEY rotation → of
       });
       expect(health.statusCode).toBe(200);
       // 3. `encryption rotate` (the CLI calls this function; its own test runs the real process).
-      const report = await reencryptStoredSecrets({ db: during.db, box: during.tenancy.crypto });
+      const rotation = {
+        db: during.db,
+        box: during.tenancy.crypto,
+        collections: during.tenancy.capabilities.encryptedCollections,
+      };
+      const report = await reencryptStoredSecrets(rotation);
       expect(report).toMatchObject({ documentsChanged: 2, valuesChanged: 11, undecryptable: [] });
-      const rerun = await reencryptStoredSecrets({ db: during.db, box: during.tenancy.crypto });
+      const rerun = await reencryptStoredSecrets(rotation);
       expect(rerun.documentsChanged).toBe(0);
     } finally {
       await during.close();

@@ -2,17 +2,13 @@
 // embedded server, with logs captured so tests can grep them. Not a *.test.ts file: no tests here.
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import {
-  createLogger,
-  createQueue,
-  createTenancyServices,
-  type Queue,
-  type TenancyServices,
-} from "@ecodrix/domain";
+import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { type Db, MongoClient } from "mongodb";
-import { buildApp } from "./app.js";
+import { buildApp, productCapabilities } from "./app.js";
 import type { FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 
 export const ADMIN_TOKEN = `test_${randomBytes(24).toString("hex")}`;
@@ -66,6 +62,7 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     encryptionKeys: keys,
     queue,
     logger,
+    capabilities: productCapabilities,
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({

@@ -6,14 +6,15 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoBackend } from "@agendajs/mongo-backend";
+import { createLogger } from "@ecodrix/platform";
 import {
-  createLogger,
   createQueue,
   createWorkerRunner,
+  handlerRegistry,
   JOBS_COLLECTION,
   type JobDocument,
   readyFilter,
-} from "@ecodrix/domain";
+} from "@ecodrix/queue";
 import { Agenda, type Job } from "agenda";
 import { type Db, MongoClient } from "mongodb";
 import {
@@ -43,12 +44,12 @@ function oursRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): 
   const runner = createWorkerRunner({
     ...config.worker,
     queue,
-    handlers: {
+    jobs: handlerRegistry({
       [NOOP_JOB]: async ({ job }) => {
         onHandled(job.payload.enqueuedAt);
         return undefined;
       },
-    },
+    }),
     // Warnings and errors still show; the per-job info lines are not written (see README).
     logger: createLogger({ level: "warn", name: "bench-worker", destination: process.stderr }),
     concurrency: config.concurrency,

@@ -10,7 +10,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { MongoBackend } from "@agendajs/mongo-backend";
-import { createQueue, JOBS_COLLECTION, type Queue } from "@ecodrix/domain";
+import { createQueue, JOBS_COLLECTION, type Queue } from "@ecodrix/queue";
 import { Agenda } from "agenda";
 import { type Db, MongoClient } from "mongodb";
 import {

@@ -1,4 +1,4 @@
-import type { Config } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
 
 /** What runs in a worker process: our queue, Agenda, or the bare claim/complete loop (the ceiling). */
 export type Contender = "ours" | "agenda" | "ceiling";

@@ -2,7 +2,7 @@
  * Smoke test of the benchmark's measurements with tiny counts: the numbers add up (every enqueued job
  * completes once, commands are counted). It asserts nothing about speed.
  */
-import { loadConfig } from "@ecodrix/domain";
+import { loadConfig } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {

@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { loadConfig } from "@ecodrix/domain";
+import { loadConfig } from "@ecodrix/platform";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import {
   type BenchSettings,

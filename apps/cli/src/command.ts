@@ -1,4 +1,4 @@
-import type { Config } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
 
 export interface CliIo {
   out(line: string): void;

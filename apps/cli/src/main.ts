@@ -1,5 +1,5 @@
 // `npm run cli -- <command> …` (or `ecodrix <command> …`): operations commands against any MONGODB_URI.
-import { loadConfig } from "@ecodrix/domain";
+import { loadConfig } from "@ecodrix/platform";
 import type { CliIo } from "./command.js";
 import { commands } from "./commands/index.js";
 

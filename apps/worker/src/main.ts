@@ -1,17 +1,17 @@
-import {
-  connectCentralMongo,
-  createLogger,
-  createQueue,
-  createWorkerMetrics,
-  loadConfigOrExit,
-  startMetricsServer,
-  stopWithParent,
-} from "@ecodrix/domain";
+import { crmCapabilities } from "@ecodrix/crm";
+import { createCapabilityRegistry } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
+import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
+import { createQueue, createWorkerMetrics, startMetricsServer } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
 
 const config = loadConfigOrExit();
-const logger = createLogger({ level: config.logLevel, name: "ecodrix-worker" });
+const logger = createLogger({
+  level: config.logLevel,
+  name: "ecodrix-worker",
+  redactFields: createCapabilityRegistry([...integrationCapabilities, ...crmCapabilities]).secretFieldNames,
+});
 const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName).catch((error: unknown) => {
   logger.fatal({ err: error }, "cannot reach MongoDB at start-up");
   process.exit(1);
@@ -23,7 +23,13 @@ const metrics = config.worker.metricsPort > 0 ? createWorkerMetrics() : undefine
 const metricsServer = metrics
   ? await startMetricsServer(metrics.registry, config.worker.metricsPort, config.host)
   : undefined;
-const worker = buildWorker({ config, logger, queue, ...(metrics ? { observer: metrics.observer } : {}) });
+const worker = buildWorker({
+  config,
+  logger,
+  db: mongo.db,
+  queue,
+  ...(metrics ? { observer: metrics.observer } : {}),
+});
 
 closeWithGrace({ delay: config.worker.shutdownTimeoutMs + 5_000, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "closing after an error");

@@ -1,32 +1,45 @@
+import { crmCapabilities } from "@ecodrix/crm";
+import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
+import type { Config, Logger } from "@ecodrix/platform";
 import {
-  type Config,
+  type AnyJobDefinition,
   type CronSchedule,
   type CronScheduler,
   createCronScheduler,
+  createJobRegistry,
   createRetentionSweeper,
   createWorkerRunner,
-  type JobHandlers,
-  type Logger,
+  type JobRegistry,
   type Queue,
   type RetentionSweeper,
   type WorkerObserver,
   type WorkerRunner,
-} from "@ecodrix/domain";
-import { handlers as defaultHandlers } from "./handlers/index.js";
+} from "@ecodrix/queue";
+import type { Db } from "mongodb";
+import { jobDefinitions } from "./job-definitions.js";
+import type { WorkerJobDeps } from "./job-deps.js";
 import { schedules as defaultSchedules } from "./schedules/index.js";
 
 export interface WorkerDeps {
-  config: Pick<Config, "worker" | "jobRetentionDays">;
+  config: Config;
   logger: Logger;
+  /** The central database. */
+  db: Db;
   queue: Queue;
-  handlers?: JobHandlers;
+  /** Clients, secrets, tenant connections; built from db + config when omitted (then closed by stop). */
+  tenancy?: TenancyServices;
+  /** The job types this worker runs; default: every definition of the product (job-definitions.ts). */
+  definitions?: readonly AnyJobDefinition<WorkerJobDeps>[];
   schedules?: CronSchedule[];
   observer?: WorkerObserver;
+  clock?: () => Date;
 }
 
 export interface Worker {
   readonly workerId: string;
   readonly runner: WorkerRunner;
+  readonly jobs: JobRegistry;
   readonly cron: CronScheduler;
   readonly retention: RetentionSweeper;
   /** Starts claiming, the cron schedules and the retention sweeper. */
@@ -35,12 +48,35 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** The worker's composition root: tests call it with a test database; main.ts with the real one. */
+/**
+ * The worker's composition root: builds the handlers' dependencies once, registers one list of job
+ * definitions, and wires the runner, cron and retention. Tests call it with a test database and fakes;
+ * main.ts with the real ones.
+ */
 export function buildWorker(deps: WorkerDeps): Worker {
   const { worker } = deps.config;
+  const tenancy =
+    deps.tenancy ??
+    createTenancyServices({
+      db: deps.db,
+      encryptionKeys: deps.config.encryptionKeys,
+      queue: deps.queue,
+      logger: deps.logger,
+      capabilities: [...integrationCapabilities, ...crmCapabilities],
+    });
+  const jobDeps: WorkerJobDeps = {
+    config: deps.config,
+    logger: deps.logger,
+    db: deps.db,
+    queue: deps.queue,
+    tenancy,
+    clock: deps.clock ?? (() => new Date()),
+  };
+  const jobs = createJobRegistry(deps.definitions ?? jobDefinitions, jobDeps);
   const runner = createWorkerRunner({
     queue: deps.queue,
-    handlers: deps.handlers ?? defaultHandlers,
+    jobs,
+    workers: deps.queue.workers,
     logger: deps.logger,
     concurrency: worker.concurrency,
     prefetch: worker.prefetch,
@@ -70,6 +106,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
   return {
     workerId: runner.workerId,
     runner,
+    jobs,
     cron,
     retention,
     start() {
@@ -81,6 +118,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
       cron.stop();
       retention.stop();
       await runner.stop();
+      if (!deps.tenancy) await tenancy.close();
     },
   };
 }

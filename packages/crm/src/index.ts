@@ -1,1 +1,2 @@
-export {};
+export * from "./crm-capabilities.js";
+export * from "./scoring/score-recalculation-job.js";

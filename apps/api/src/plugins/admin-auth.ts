@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { unauthorized } from "@ecodrix/domain";
+import { unauthorized } from "@ecodrix/platform";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();

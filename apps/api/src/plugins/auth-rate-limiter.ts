@@ -1,4 +1,4 @@
-import { AppError } from "@ecodrix/domain";
+import { AppError } from "@ecodrix/platform";
 
 export interface FailedAuthLimiterOptions {
   /** Failed attempts allowed per client IP and client code within windowMs. Default 20. */

@@ -1,4 +1,4 @@
-import { badRequest } from "@ecodrix/domain";
+import { badRequest } from "@ecodrix/platform";
 import type { FastifyInstance } from "fastify";
 
 /** Deepest nesting of objects/arrays a JSON body may have; deeper bodies are refused, not half-checked. */

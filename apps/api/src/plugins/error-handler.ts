@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { AppError } from "@ecodrix/domain";
+import { AppError } from "@ecodrix/platform";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export interface ErrorBody {

@@ -1,4 +1,5 @@
-import { type ClientService, isAppError, unauthorized } from "@ecodrix/domain";
+import type { ClientService } from "@ecodrix/domain";
+import { isAppError, unauthorized } from "@ecodrix/platform";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { FailedAuthLimiter } from "./auth-rate-limiter.js";
 

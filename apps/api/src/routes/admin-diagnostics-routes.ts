@@ -1,18 +1,16 @@
-import type { Queue } from "@ecodrix/domain";
+import { echoJobContract, enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 
 /** Diagnostic admin routes: an echo job that proves API → jobs → worker end to end (jobs: admin-jobs-routes). */
-export function adminDiagnosticsRoutes(app: FastifyInstance, deps: { queue: Queue }): void {
+export function adminDiagnosticsRoutes(
+  app: FastifyInstance,
+  deps: { queue: Pick<QueueProducer, "enqueue"> },
+): void {
   app.post(
     "/api/admin/jobs/echo",
     {
       schema: {
-        body: {
-          type: "object",
-          additionalProperties: false,
-          properties: { message: { type: "string", minLength: 1, maxLength: 1000 } },
-          required: ["message"],
-        },
+        body: echoJobContract.payload,
         response: {
           202: {
             type: "object",
@@ -23,7 +21,7 @@ export function adminDiagnosticsRoutes(app: FastifyInstance, deps: { queue: Queu
     },
     async (request, reply) => {
       const { message } = request.body as { message: string };
-      const job = await deps.queue.enqueue({ type: "echo", payload: { message } });
+      const job = await enqueueJob(deps.queue, echoJobContract, { payload: { message } });
       return reply.status(202).send({ jobId: String(job._id), status: job.status, type: job.type });
     },
   );

@@ -4,8 +4,9 @@ import {
   type JobStatus,
   jobNotFound,
   parseJobId,
-  type Queue,
-} from "@ecodrix/domain";
+  type QueueAdmin,
+  type QueueProducer,
+} from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 
 const date = { type: "string", format: "date-time" } as const;
@@ -96,7 +97,10 @@ const view = (job: JobDocument) => ({ ...job, _id: String(job._id) });
  * Runbook §2 as an API (admin scope, x-core-api-key): counts, list/filter, one job, requeue, cancel,
  * delete. Ids are checked by the domain (parseJobId) so every route answers a bad id the same way.
  */
-export function adminJobsRoutes(app: FastifyInstance, deps: { queue: Queue }): void {
+export function adminJobsRoutes(
+  app: FastifyInstance,
+  deps: { queue: QueueAdmin & Pick<QueueProducer, "cancel"> },
+): void {
   app.get("/api/admin/jobs/stats", { schema: { response: { 200: statsSchema } } }, () => deps.queue.stats());
 
   app.get(

@@ -1,4 +1,5 @@
 import {
+  type CapabilityRegistry,
   type ClientSecrets,
   type ClientService,
   type CreateClientInput,
@@ -7,7 +8,7 @@ import {
   createClientBodySchema,
   datasourceBodySchema,
   secretNamesSchema,
-  setSecretsBodySchema,
+  secretsBodySchema,
   type UpdateClientInput,
   updateClientBodySchema,
 } from "@ecodrix/domain";
@@ -20,8 +21,16 @@ type CodeParams = { clientCode: string };
  * every route requires `x-core-api-key`. Responses never carry a key hash or a secret value: the
  * response schemas list the allowed fields and Fastify drops everything else.
  */
-export function clientsRoutes(app: FastifyInstance, deps: { clients: ClientService }): void {
-  const { clients } = deps;
+export function clientsRoutes(
+  app: FastifyInstance,
+  deps: { clients: ClientService; capabilities: CapabilityRegistry },
+): void {
+  const { clients, capabilities } = deps;
+  const secretNames = secretNamesSchema(capabilities);
+  // Values the server generates when absent (automationWebhookSecret): in the response once, then never.
+  const generatedFields = [...capabilities.secretFields]
+    .filter(([, spec]) => spec.generateIfAbsent)
+    .map(([name]) => name);
 
   app.post(
     "/api/clients",
@@ -86,15 +95,15 @@ export function clientsRoutes(app: FastifyInstance, deps: { clients: ClientServi
     {
       schema: {
         params: clientCodeParamsSchema,
-        body: setSecretsBodySchema,
+        body: secretsBodySchema(capabilities),
         response: {
           200: {
             type: "object",
             properties: {
               clientCode: { type: "string" },
-              secretsSet: secretNamesSchema,
-              updated: secretNamesSchema,
-              automationWebhookSecret: { type: "string" },
+              secretsSet: secretNames,
+              updated: secretNames,
+              ...Object.fromEntries(generatedFields.map((name) => [name, { type: "string" }])),
               warning: { type: "string" },
             },
           },
@@ -104,13 +113,13 @@ export function clientsRoutes(app: FastifyInstance, deps: { clients: ClientServi
     async (request) => {
       const result = await clients.setSecrets(
         (request.params as CodeParams).clientCode,
-        request.body as Partial<ClientSecrets>,
+        request.body as ClientSecrets,
       );
-      return result.automationWebhookSecret
+      const generated = generatedFields.filter((name) => typeof result[name] === "string");
+      return generated.length > 0
         ? {
             ...result,
-            warning:
-              "automationWebhookSecret was generated: share it with the client now (runbook step 8); it is not shown again.",
+            warning: `${generated.join(", ")} was generated: share it with the client now (runbook step 8); it is not shown again.`,
           }
         : result;
     },

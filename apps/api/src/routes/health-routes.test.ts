@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createLogger, createQueue } from "@ecodrix/domain";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { describe, expect, it } from "vitest";

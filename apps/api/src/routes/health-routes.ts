@@ -1,4 +1,4 @@
-import { pingMongo } from "@ecodrix/domain";
+import { pingMongo } from "@ecodrix/platform";
 import type { FastifyInstance } from "fastify";
 import type { Db } from "mongodb";
 

@@ -1,4 +1,4 @@
-import { type Queue, registerQueueDepthMetric } from "@ecodrix/domain";
+import { type QueueAdmin, registerQueueDepthMetric } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { collectDefaultMetrics, Registry } from "prom-client";
 
@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
  * time) and the process's default metrics. Counts only — no tenant names, payloads or secrets.
  * Job durations and failures come from the workers' own /metrics (WORKER_METRICS_PORT).
  */
-export function metricsRoutes(app: FastifyInstance, deps: { queue: Pick<Queue, "jobs"> }): void {
+export function metricsRoutes(app: FastifyInstance, deps: { queue: Pick<QueueAdmin, "depth"> }): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   registerQueueDepthMetric(registry, deps.queue);

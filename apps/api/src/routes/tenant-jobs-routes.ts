@@ -1,4 +1,6 @@
-import { JOB_ID_PATTERN, notFound, pingMongo, type Queue, type TenantConnectionPool } from "@ecodrix/domain";
+import type { TenantConnectionPool } from "@ecodrix/domain";
+import { notFound, pingMongo } from "@ecodrix/platform";
+import { JOB_ID_PATTERN, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
 
@@ -31,7 +33,7 @@ const tenantHealthSchema = {
  */
 export function tenantJobsRoutes(
   app: FastifyInstance,
-  deps: { queue: Pick<Queue, "get">; tenantConnections: Pick<TenantConnectionPool, "withDb"> },
+  deps: { queue: Pick<QueueProducer, "get">; tenantConnections: Pick<TenantConnectionPool, "withDb"> },
 ): void {
   app.get(
     "/api/saas/jobs/:id",
@@ -51,7 +53,7 @@ export function tenantJobsRoutes(
       const { id } = request.params as { id: string };
       const job = await deps.queue.get(id.toLowerCase());
       if (!job || job.clientCode !== clientCode)
-        throw notFound("ECODRIX_JOB_NOT_FOUND", `Job ${id} not found`);
+        throw notFound("ECODRIX_JOBS_NOT_FOUND", `Job ${id} not found`);
       // Lease internals (lockedBy, lockedUntil), the payload and the error history stay admin-only.
       return {
         id: String(job._id),

@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createSecretBox, keyIdOf, SECRET_FIELDS } from "@ecodrix/domain";
+import { createCapabilityRegistry, createSecretBox, keyIdOf } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -72,6 +73,7 @@ describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () 
 
   beforeAll(async () => {
     mongo = await createTestMongo("rotate");
+    const SECRET_FIELDS = createCapabilityRegistry(integrationCapabilities).secretFieldNames;
     const now = new Date();
     const secrets = [];
     const datasources = [];

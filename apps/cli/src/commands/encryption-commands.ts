@@ -1,10 +1,13 @@
+import { crmCapabilities } from "@ecodrix/crm";
 import {
-  connectCentralMongo,
+  createCapabilityRegistry,
   createSecretBox,
   type ReencryptProgress,
   type ReencryptReport,
   reencryptStoredSecrets,
 } from "@ecodrix/domain";
+import { integrationCapabilities } from "@ecodrix/integrations";
+import { connectCentralMongo } from "@ecodrix/platform";
 import type { CliCommand, CliIo } from "../command.js";
 
 function progressBar(progress: ReencryptProgress): string {
@@ -68,6 +71,8 @@ export const encryptionRotateCommand: CliCommand = {
     try {
       const report = await reencryptStoredSecrets({
         db: mongo.db,
+        collections: createCapabilityRegistry([...integrationCapabilities, ...crmCapabilities])
+          .encryptedCollections,
         box,
         dryRun,
         onProgress: progressWriter(io),

@@ -1,13 +1,12 @@
+import { connectCentralMongo, loadMongoConfig } from "@ecodrix/platform";
 import {
-  connectCentralMongo,
   createQueue,
   JOB_STATUSES,
   type JobDocument,
   type JobListFilter,
   type JobStatus,
-  loadMongoConfig,
   type Queue,
-} from "@ecodrix/domain";
+} from "@ecodrix/queue";
 import type { CliCommand, CliIo } from "../command.js";
 
 type Context = Parameters<CliCommand["run"]>[1];

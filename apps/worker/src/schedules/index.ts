@@ -1,4 +1,6 @@
-import type { Config, CronSchedule } from "@ecodrix/domain";
+import { scoreRecalculationJob } from "@ecodrix/crm";
+import type { Config } from "@ecodrix/platform";
+import type { CronSchedule } from "@ecodrix/queue";
 
 /** Every cron schedule the workers run. Each replica runs all of them; each tick makes one job. */
 export function schedules(config: Pick<Config, "worker">): CronSchedule[] {
@@ -7,7 +9,7 @@ export function schedules(config: Pick<Config, "worker">): CronSchedule[] {
       name: "score_recalculation",
       pattern: config.worker.scoreRecalculationCron,
       timezone: config.worker.cronTimezone,
-      job: { type: "score_recalculation", priority: -1, maxRetries: 3 },
+      job: { type: scoreRecalculationJob.type, ...scoreRecalculationJob.limits },
     },
   ];
 }

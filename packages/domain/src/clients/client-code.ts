@@ -1,4 +1,4 @@
-import { badRequest } from "../errors/app-error.js";
+import { badRequest } from "@ecodrix/platform";
 
 /**
  * Client codes: 2–40 characters, lowercase letters, digits and single hyphens, starting and ending

@@ -1,5 +1,5 @@
+import { conflict, isDuplicateKeyError } from "@ecodrix/platform";
 import type { Collection, Db } from "mongodb";
-import { conflict, isDuplicateKeyError } from "../errors/app-error.js";
 import type { ClientDocument, ClientStatus } from "./client-types.js";
 
 export const CLIENTS_COLLECTION = "clients";

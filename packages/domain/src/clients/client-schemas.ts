@@ -1,18 +1,11 @@
 import { MONGO_URI_PATTERN } from "../tenants/mongo-uri.js";
 import { CLIENT_CODE_PATTERN } from "./client-code.js";
-import { SECRET_FIELDS } from "./client-types.js";
 
 /**
  * JSON schemas for the clients API (Fastify validates with them; unknown fields are refused by
  * `additionalProperties: false`). They live here, beside the rules they describe.
  */
 const clientCodeSchema = { type: "string", pattern: CLIENT_CODE_PATTERN } as const;
-
-/** A list of secret field names (never values): what a client has set, what a request changed. */
-export const secretNamesSchema = {
-  type: "array",
-  items: { type: "string", enum: [...SECRET_FIELDS] },
-} as const;
 
 export const clientCodeParamsSchema = {
   type: "object",
@@ -50,24 +43,6 @@ export const updateClientBodySchema = {
   },
 } as const;
 
-const secretString = { type: "string", minLength: 1, maxLength: 4096 } as const;
-export const setSecretsBodySchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: {
-    whatsappToken: secretString,
-    whatsappBusinessId: { type: "string", minLength: 1, maxLength: 100 },
-    whatsappPhoneNumberId: { type: "string", minLength: 1, maxLength: 100 },
-    whatsappWebhookToken: secretString,
-    smtpHost: { type: "string", minLength: 1, maxLength: 255 },
-    smtpPort: { type: "integer", minimum: 1, maximum: 65535 },
-    smtpUser: { type: "string", minLength: 1, maxLength: 320 },
-    smtpPass: secretString,
-    smtpFrom: { type: "string", minLength: 3, maxLength: 320 },
-    automationWebhookSecret: { type: "string", pattern: "^[0-9a-fA-F]{32,256}$" },
-  },
-} as const;
-
 export const datasourceBodySchema = {
   type: "object",
   additionalProperties: false,
@@ -85,7 +60,7 @@ export const clientViewSchema = {
     status: { type: "string" },
     apiKeyHint: { type: "string" },
     apiKeyCreatedAt: { type: "string" },
-    secretsSet: secretNamesSchema,
+    secretsSet: { type: "array", items: { type: "string" } },
     datasource: {
       type: "object",
       properties: { registered: { type: "boolean" }, dbName: { type: ["string", "null"] } },

@@ -1,5 +1,4 @@
 import type { Collection, Db, ObjectId } from "mongodb";
-import type { SecretField } from "./client-types.js";
 
 export const CLIENT_SECRETS_COLLECTION = "client_secrets";
 
@@ -9,17 +8,14 @@ export type ClientSecretsDocument = {
   clientCode: string;
   createdAt: Date;
   updatedAt: Date;
-} & Partial<Record<SecretField, string>>;
+} & Record<string, unknown>;
 
 export interface ClientSecretsRepository {
   readonly secrets: Collection<ClientSecretsDocument>;
   ensureIndexes(): Promise<void>;
   find(clientCode: string): Promise<ClientSecretsDocument | null>;
   /** Sets the given ciphertexts, leaving other fields as they are (partial update). */
-  upsert(
-    clientCode: string,
-    ciphertexts: Partial<Record<SecretField, string>>,
-  ): Promise<ClientSecretsDocument>;
+  upsert(clientCode: string, ciphertexts: Record<string, string>): Promise<ClientSecretsDocument>;
   delete(clientCode: string): Promise<number>;
 }
 

@@ -1,15 +1,34 @@
 import { randomBytes } from "node:crypto";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCapabilityRegistry, defineCapability } from "../capabilities/capability.js";
 import { createCorsOriginRepository } from "../cors/cors-origin-repository.js";
 import { createSecretBox } from "../crypto/secret-box.js";
-import { createLogger } from "../logging/logger.js";
-import { createQueue } from "../queue/queue.js";
 import { createDatasourceRepository } from "../tenants/datasource-repository.js";
 import { createClientRepository } from "./client-repository.js";
 import { createClientSecretsRepository } from "./client-secrets-repository.js";
-import { createClientService, GOOGLE_TOKENS_COLLECTION } from "./client-service.js";
+import { createClientService } from "./client-service.js";
+
+/** An integration's shape, as the real ones declare it: a secret field and an offboarding step. */
+const GOOGLE_TOKENS_COLLECTION = "google_tokens";
+const testCapabilities = createCapabilityRegistry([
+  defineCapability({
+    name: "test-integration",
+    secretFields: {
+      smtpPass: { type: "string", schema: { type: "string" }, description: "a secret" },
+    },
+    offboard: [
+      {
+        name: "googleTokens",
+        run: async (clientCode, db) =>
+          (await db.collection(GOOGLE_TOKENS_COLLECTION).deleteMany({ clientCode })).deletedCount,
+      },
+    ],
+  }),
+]);
 
 describe("offboarding (client delete)", () => {
   let mongo: TestMongo;
@@ -40,6 +59,7 @@ describe("offboarding (client delete)", () => {
       crypto,
       queue,
       db: tokensClient.db(mongo.dbName),
+      capabilities: testCapabilities,
       logger: createLogger({ level: "silent", name: "offboard-test" }),
     });
     await Promise.all([service.ensureIndexes(), corsOrigins.ensureIndexes(), queue.ensureIndexes()]);

@@ -18,35 +18,11 @@ export interface ClientDocument {
   updatedAt: Date;
 }
 
-/** The secret fields of runbook §1 step 2. */
-export const SECRET_FIELDS = [
-  "whatsappToken",
-  "whatsappBusinessId",
-  "whatsappPhoneNumberId",
-  "whatsappWebhookToken",
-  "smtpHost",
-  "smtpPort",
-  "smtpUser",
-  "smtpPass",
-  "smtpFrom",
-  "automationWebhookSecret",
-] as const;
-
-export type SecretField = (typeof SECRET_FIELDS)[number];
-
-/** Decrypted secrets, for the worker's integrations. Missing fields are not set. */
-export interface ClientSecrets {
-  whatsappToken?: string;
-  whatsappBusinessId?: string;
-  whatsappPhoneNumberId?: string;
-  whatsappWebhookToken?: string;
-  smtpHost?: string;
-  smtpPort?: number;
-  smtpUser?: string;
-  smtpPass?: string;
-  smtpFrom?: string;
-  automationWebhookSecret?: string;
-}
+/**
+ * Decrypted secrets, for the worker's integrations, by field name (each integration declares its
+ * fields and their types in its capability). Missing fields are not set.
+ */
+export type ClientSecrets = Record<string, string | number | boolean>;
 
 /** What the admin API shows of a client: never a key, hash or secret value. */
 export interface ClientView {
@@ -56,7 +32,7 @@ export interface ClientView {
   status: ClientStatus;
   apiKeyHint: string;
   apiKeyCreatedAt: string;
-  secretsSet: SecretField[];
+  secretsSet: string[];
   datasource: { registered: boolean; dbName: string | null };
   corsOrigins: string[];
   createdAt: string;

@@ -1,5 +1,5 @@
+import { isDuplicateKeyError, notFound } from "@ecodrix/platform";
 import type { Collection, Db, ObjectId } from "mongodb";
-import { isDuplicateKeyError, notFound } from "../errors/app-error.js";
 import { normalizeOrigin, tryNormalizeOrigin } from "./cors-origin.js";
 
 export const CORS_ORIGINS_COLLECTION = "cors_origins";

@@ -1,4 +1,4 @@
-import { badRequest } from "../errors/app-error.js";
+import { badRequest } from "@ecodrix/platform";
 
 /**
  * Normalises a browser origin: `http` or `https`, a host, an optional port, nothing else (no path,

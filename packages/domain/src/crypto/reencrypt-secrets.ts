@@ -6,7 +6,8 @@ import { isCiphertext, type SecretBox } from "./secret-box.js";
  * field (top level or nested object) starting with `ecx1:` is a ciphertext whose AAD field is its
  * dotted path. A new collection with encrypted fields only needs adding here.
  */
-export const ENCRYPTED_COLLECTIONS = ["client_secrets", "client_datasources", "google_tokens"] as const;
+/** The domain's own encrypted collections; capabilities add theirs (e.g. `google_tokens`). */
+export const CORE_ENCRYPTED_COLLECTIONS = ["client_secrets", "client_datasources"] as const;
 
 export interface ReencryptProgress {
   collection: string;
@@ -32,6 +33,8 @@ export interface ReencryptReport {
 
 export interface ReencryptOptions {
   db: Db;
+  /** Capabilities' encrypted collections (CapabilityRegistry.encryptedCollections), walked after the core ones. */
+  collections?: readonly string[];
   box: SecretBox;
   dryRun?: boolean;
   batchSize?: number;
@@ -71,7 +74,7 @@ export async function reencryptStoredSecrets(options: ReencryptOptions): Promise
     interrupted: false,
   };
 
-  for (const name of ENCRYPTED_COLLECTIONS) {
+  for (const name of new Set([...CORE_ENCRYPTED_COLLECTIONS, ...(options.collections ?? [])])) {
     const collection = db.collection(name);
     const total = await collection.countDocuments({});
     const stats = { scanned: 0, changed: 0 };

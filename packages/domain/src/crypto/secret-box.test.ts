@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { isAppError } from "@ecodrix/platform";
 import { describe, expect, it } from "vitest";
-import { isAppError } from "../errors/app-error.js";
 import { CIPHERTEXT_PREFIX, createSecretBox, keyIdOf } from "./secret-box.js";
 
 const oldKey = randomBytes(32);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
-import { AppError } from "../errors/app-error.js";
+import { AppError } from "@ecodrix/platform";
 
 /**
  * Field-level encryption for secrets at rest: AES-256-GCM, a random 96-bit nonce per value, and

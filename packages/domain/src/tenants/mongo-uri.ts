@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
+import { AppError, badRequest } from "@ecodrix/platform";
 import { MongoClient } from "mongodb";
-import { AppError, badRequest } from "../errors/app-error.js";
 
 export const MONGO_URI_PATTERN = "^mongodb(\\+srv)?://.+";
 

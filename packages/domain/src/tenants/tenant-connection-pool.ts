@@ -1,6 +1,5 @@
+import { AppError, type Logger } from "@ecodrix/platform";
 import { type Db, MongoClient } from "mongodb";
-import { AppError } from "../errors/app-error.js";
-import type { Logger } from "../logging/logger.js";
 import type { DatasourceRepository } from "./datasource-repository.js";
 import { parseMongoUri } from "./mongo-uri.js";
 

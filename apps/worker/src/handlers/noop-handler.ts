@@ -1,4 +1,0 @@
-import type { JobHandler } from "@ecodrix/domain";
-
-/** Does nothing and says so: for benchmarks and smoke tests of the queue itself. */
-export const noopHandler: JobHandler = async () => ({ noop: true });

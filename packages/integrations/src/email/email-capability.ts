@@ -1,0 +1,33 @@
+import { defineCapability } from "@ecodrix/domain";
+
+/** SMTP e-mail: the client's secret fields (runbook §1 step 2). */
+export const emailCapability = defineCapability({
+  name: "email",
+  secretFields: {
+    smtpHost: {
+      type: "string",
+      schema: { type: "string", minLength: 1, maxLength: 255 },
+      description: "SMTP host",
+    },
+    smtpPort: {
+      type: "integer",
+      schema: { type: "integer", minimum: 1, maximum: 65535 },
+      description: "SMTP port (465: TLS from the start; others: STARTTLS when offered)",
+    },
+    smtpUser: {
+      type: "string",
+      schema: { type: "string", minLength: 1, maxLength: 320 },
+      description: "SMTP user",
+    },
+    smtpPass: {
+      type: "string",
+      schema: { type: "string", minLength: 1, maxLength: 4096 },
+      description: "SMTP password",
+    },
+    smtpFrom: {
+      type: "string",
+      schema: { type: "string", minLength: 3, maxLength: 320 },
+      description: "From address of the client's e-mails",
+    },
+  },
+});

@@ -1,0 +1,206 @@
+import type { AnyBulkWriteOperation, Collection, Filter, FindCursor } from "mongodb";
+import { JobsErrorCode } from "./job-errors.js";
+import type { JobDocument } from "./job-types.js";
+import { deadLetterUpdate, errorEntry, pushError } from "./job-updates.js";
+
+const CLAIM_SORT = { priority: -1, runAt: 1 } as const;
+
+/** Conditions a claim must skip (fairness caps and rate limits of the calling worker). */
+export interface ClaimExclusions {
+  clientCodes?: (string | null)[];
+  types?: string[];
+  /** A (type, clientCode) pair: e.g. WhatsApp sends of one tenant while its rate budget is spent. */
+  pairs?: { type: string; clientCode: string | null }[];
+  /** Only these clientCodes (the fairness probe uses the complement instead). */
+  onlyClientCodes?: (string | null)[];
+  /**
+   * Only these job types: the ones the worker has definitions for. A job of a type this worker does
+   * not know stays pending for a worker that does (a rolling deploy that adds a type).
+   */
+  onlyTypes?: readonly string[];
+}
+
+export interface ClaimBatchOptions {
+  workerId: string;
+  leaseMs: number;
+  /** At most this many jobs are claimed. */
+  limit: number;
+  /** How many candidates to read (≥ limit) so `select` can skip some. Default `limit`. */
+  candidates?: number;
+  exclude?: ClaimExclusions;
+  /** Picks which candidates to claim (in order of preference); default: the first `limit`. */
+  select?: (candidates: JobDocument[]) => JobDocument[];
+}
+
+/** Runnable now: due pending jobs, and processing jobs whose lease expired (their worker is gone). */
+export function readyFilter(now: Date): Filter<JobDocument> {
+  return {
+    $or: [
+      { status: "pending", runAt: { $lte: now } },
+      { status: "processing", lockedUntil: { $lt: now } },
+    ],
+  };
+}
+
+function exclusionFilter(exclude: ClaimExclusions | undefined): Filter<JobDocument>[] {
+  if (!exclude) return [];
+  const parts: Filter<JobDocument>[] = [];
+  if (exclude.clientCodes?.length) parts.push({ clientCode: { $nin: exclude.clientCodes } });
+  if (exclude.onlyClientCodes) parts.push({ clientCode: { $in: exclude.onlyClientCodes } });
+  if (exclude.types?.length) parts.push({ type: { $nin: exclude.types } });
+  if (exclude.onlyTypes) parts.push({ type: { $in: [...exclude.onlyTypes] } });
+  if (exclude.pairs?.length) {
+    parts.push({ $nor: exclude.pairs.map((pair) => ({ type: pair.type, clientCode: pair.clientCode })) });
+  }
+  return parts;
+}
+
+/**
+ * The claim's candidate query: runnable jobs in priority then runAt order. On MongoDB the `claim` and
+ * `leases` indexes serve it, so finished jobs are never examined (see queue-indexes.test.ts).
+ */
+export function claimCandidates(
+  jobs: Collection<JobDocument>,
+  now: Date,
+  options: { limit: number; exclude?: ClaimExclusions },
+): FindCursor<JobDocument> {
+  const filter: Filter<JobDocument> = { $and: [readyFilter(now), ...exclusionFilter(options.exclude)] };
+  return jobs.find(filter, { sort: CLAIM_SORT, limit: options.limit });
+}
+
+export interface ClaimerOptions {
+  jobs: Collection<JobDocument>;
+  defaultMaxRetries: number;
+  historyLimit: number;
+}
+
+/**
+ * The claim: one `find` for candidates, then one `bulkWrite` compare-and-set on
+ * `{ _id, attempts, status }`, and a read-back only when some of the sets lost a race.
+ */
+export function createClaimer({ jobs, defaultMaxRetries, historyLimit }: ClaimerOptions) {
+  async function claimBatch(claim: ClaimBatchOptions): Promise<JobDocument[]> {
+    // Losing every compare-and-set to other workers is not "no work": read the new head and try again.
+    for (let round = 0; round < 4; round++) {
+      const { claimed, contended } = await claimOnce(claim);
+      if (claimed.length > 0 || !contended) return claimed;
+    }
+    return [];
+  }
+
+  async function claimOnce(
+    claim: ClaimBatchOptions,
+  ): Promise<{ claimed: JobDocument[]; contended: boolean }> {
+    const none = { claimed: [], contended: false };
+    if (claim.limit <= 0) return none;
+    const now = new Date();
+    const found = await claimCandidates(jobs, now, {
+      limit: Math.max(claim.limit, claim.candidates ?? claim.limit),
+      ...(claim.exclude ? { exclude: claim.exclude } : {}),
+    }).toArray();
+    if (found.length === 0) return none;
+    const chosen = (claim.select ? claim.select(found) : found).slice(0, claim.limit);
+    if (chosen.length === 0) return none;
+
+    const lockedUntil = new Date(now.getTime() + claim.leaseMs);
+    const lock = { status: "processing" as const, lockedBy: claim.workerId, lockedUntil, updatedAt: now };
+    const ops: AnyBulkWriteOperation<JobDocument>[] = [];
+    const claimed: JobDocument[] = [];
+    for (const read of chosen) {
+      // A document written by hand (or by an older queue) may lack counters: the filters below match
+      // what is stored, the in-memory copy gets the defaults the database will hold after the update.
+      const version = typeof read.attempts === "number" ? read.attempts : { $exists: false };
+      const seen: JobDocument = {
+        ...read,
+        attempts: read.attempts ?? 0,
+        retries: read.retries ?? 0,
+        maxRetries: read.maxRetries ?? defaultMaxRetries,
+        errors: read.errors ?? [],
+        payload: read.payload ?? {},
+      };
+      if (seen.status === "pending") {
+        // Compare-and-set on the version we read: (attempts, status) never repeats for a job, because
+        // every claim increments attempts. So at most one claimer per version wins.
+        // A document written by hand without `attempts` still gets claimed (a scan, not the index).
+        ops.push({
+          updateOne: {
+            filter: { _id: seen._id, attempts: version, status: "pending" } as Filter<JobDocument>,
+            update: { $set: lock, $inc: { attempts: 1 } },
+          },
+        });
+        claimed.push({ ...seen, ...lock, attempts: seen.attempts + 1 });
+        continue;
+      }
+      // An expired lease: its worker died or hung. The lease condition stays in the filter, so a
+      // worker that renewed it in the meantime keeps its job. The lost run counts as a failed attempt,
+      // so a job that kills its worker every time ends up dead-lettered instead of looping forever.
+      const entry = errorEntry(
+        seen,
+        {
+          message: `Lease expired: worker ${seen.lockedBy ?? "?"} stopped renewing it`,
+          code: JobsErrorCode.leaseExpired,
+        },
+        now,
+      );
+      const leaseFilter = {
+        _id: seen._id,
+        attempts: version,
+        status: "processing",
+        lockedUntil: { $lt: now },
+      } as Filter<JobDocument>;
+      if (seen.retries >= seen.maxRetries) {
+        ops.push({
+          updateOne: { filter: leaseFilter, update: deadLetterUpdate(seen, entry, now, historyLimit) },
+        });
+        continue;
+      }
+      ops.push({
+        updateOne: {
+          filter: leaseFilter,
+          update: {
+            $set: { ...lock, lastError: entry.message },
+            $inc: { attempts: 1, retries: 1 },
+            ...pushError(entry, historyLimit),
+          },
+        },
+      });
+      claimed.push({
+        ...seen,
+        ...lock,
+        lastError: entry.message,
+        attempts: seen.attempts + 1,
+        retries: seen.retries + 1,
+        errors: [...seen.errors, entry].slice(-historyLimit),
+      });
+    }
+    let result: Awaited<ReturnType<typeof jobs.bulkWrite>>;
+    let mine: JobDocument[];
+    try {
+      result = await jobs.bulkWrite(ops, { ordered: false });
+      if (result.modifiedCount === ops.length) return { claimed, contended: false };
+      if (result.modifiedCount === 0) return { claimed: [], contended: true };
+      // Some sets lost a race with another worker: read back which ones are ours.
+      mine = await jobs.find({ _id: { $in: claimed.map((job) => job._id) } }).toArray();
+    } catch (error) {
+      // The server may have applied the claim before the reply was lost: hand back whatever this claim
+      // locked, so those jobs are not left waiting for their lease (and charged a retry) unrun.
+      await jobs
+        .updateMany(
+          { status: "processing", lockedBy: claim.workerId, lockedUntil },
+          { $set: { status: "pending", lockedBy: null, lockedUntil: null, updatedAt: new Date() } },
+        )
+        .catch(() => undefined);
+      throw error;
+    }
+    const wanted = new Map(claimed.map((job) => [String(job._id), job.attempts]));
+    const won = mine.filter(
+      (job) =>
+        job.status === "processing" &&
+        job.lockedBy === claim.workerId &&
+        wanted.get(String(job._id)) === job.attempts,
+    );
+    return { claimed: won, contended: true };
+  }
+
+  return { claimBatch };
+}

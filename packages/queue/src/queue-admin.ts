@@ -1,0 +1,212 @@
+import { isDuplicateKeyError } from "@ecodrix/platform";
+import type { Collection, Filter, ObjectId, UpdateFilter } from "mongodb";
+import { jobNotFound, parseJobId } from "./job-errors.js";
+import { FINISHED_STATUSES, JOB_STATUSES, type JobDocument, type JobStatus } from "./job-types.js";
+import type { WorkerRegistry } from "./worker-registry.js";
+
+/** Runbook §2: a `processing` job whose `updatedAt` is older than this is "stuck". */
+export const STUCK_AFTER_MS = 10 * 60 * 1000;
+
+export interface JobListFilter {
+  status?: JobStatus;
+  type?: string;
+  clientCode?: string;
+  /** Processing jobs whose lease expired or whose updatedAt is older than 10 minutes. */
+  stuck?: boolean;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** Only jobs with an `_id` below this one (paging, newest first). */
+  before?: ObjectId;
+}
+
+export type StatusCounts = Record<JobStatus, number>;
+
+export interface JobStats {
+  total: number;
+  byStatus: StatusCounts;
+  byType: ({ type: string; total: number } & StatusCounts)[];
+  /** Processing jobs with an expired lease or an `updatedAt` older than 10 minutes. */
+  stuck: number;
+  /** Worker processes seen in the last minute. */
+  workers: number;
+  /** Job types with pending jobs that no running worker has a definition for. */
+  unhandledTypes: { type: string; pending: number }[];
+}
+
+/** The queue's depth for `/metrics`: cheap groupings only (see registerQueueDepthMetric). */
+export interface QueueDepth {
+  /** Unfinished and dead-lettered jobs by status and type. */
+  groups: { status: JobStatus; type: string; count: number }[];
+  completed: number;
+  cancelled: number;
+  unhandledTypes: { type: string; pending: number }[];
+}
+
+/** What operators may do (admin API, CLI, console): look, requeue, kill, sweep. */
+export interface QueueAdmin {
+  stats(): Promise<JobStats>;
+  depth(): Promise<QueueDepth>;
+  list(filter?: JobListFilter): Promise<JobDocument[]>;
+  get(id: string | ObjectId): Promise<JobDocument | null>;
+  /** Back to pending with retries 0, due now (runbook §2 "re-queue"); 404 when absent. */
+  requeue(id: string | ObjectId): Promise<JobDocument>;
+  /** Deletes a job (runbook §2 "kill a poison job"); 404 when absent. */
+  remove(id: string | ObjectId): Promise<void>;
+  /** Deletes finished jobs whose completedAt is older than `olderThan`; returns how many. */
+  sweepFinished(olderThan: Date): Promise<number>;
+}
+
+export function stuckFilter(now: Date, stuckAfterMs = STUCK_AFTER_MS): Filter<JobDocument> {
+  return {
+    status: "processing",
+    $or: [{ lockedUntil: { $lt: now } }, { updatedAt: { $lt: new Date(now.getTime() - stuckAfterMs) } }],
+  };
+}
+
+const emptyCounts = (): StatusCounts => ({
+  pending: 0,
+  processing: 0,
+  completed: 0,
+  failed: 0,
+  cancelled: 0,
+});
+
+export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerRegistry): QueueAdmin {
+  async function unhandled(pendingByType: Map<string, number>): Promise<{ type: string; pending: number }[]> {
+    if (pendingByType.size === 0) return [];
+    const known = new Set((await workers.live()).flatMap((worker) => worker.types));
+    return [...pendingByType]
+      .filter(([type, pending]) => pending > 0 && !known.has(type))
+      .map(([type, pending]) => ({ type, pending }))
+      .sort((a, b) => a.type.localeCompare(b.type));
+  }
+
+  return {
+    async stats() {
+      const now = new Date();
+      const groups = await jobs
+        .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
+          { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
+        ])
+        .toArray();
+      const byStatus = emptyCounts();
+      const byType = new Map<string, { type: string; total: number } & StatusCounts>();
+      let total = 0;
+      for (const group of groups) {
+        const status = group._id.status;
+        const type = String(group._id.type);
+        total += group.count;
+        if (JOB_STATUSES.includes(status)) byStatus[status] += group.count;
+        const row = byType.get(type) ?? { type, total: 0, ...emptyCounts() };
+        row.total += group.count;
+        if (JOB_STATUSES.includes(status)) row[status] += group.count;
+        byType.set(type, row);
+      }
+      const [stuck, live] = await Promise.all([jobs.countDocuments(stuckFilter(now)), workers.live(now)]);
+      const known = new Set(live.flatMap((worker) => worker.types));
+      return {
+        total,
+        byStatus,
+        byType: [...byType.values()].sort((a, b) => a.type.localeCompare(b.type)),
+        stuck,
+        workers: live.length,
+        unhandledTypes: [...byType.values()]
+          .filter((row) => row.pending > 0 && !known.has(row.type))
+          .map((row) => ({ type: row.type, pending: row.pending }))
+          .sort((a, b) => a.type.localeCompare(b.type)),
+      };
+    },
+
+    async depth() {
+      const [groups, completed, cancelled] = await Promise.all([
+        jobs
+          .aggregate<{ _id: { status: JobStatus; type: string }; count: number }>([
+            { $match: { status: { $in: ["pending", "processing", "failed"] } } },
+            { $group: { _id: { status: "$status", type: "$type" }, count: { $sum: 1 } } },
+          ])
+          .toArray(),
+        jobs.countDocuments({ status: "completed" }),
+        jobs.countDocuments({ status: "cancelled" }),
+      ]);
+      const pendingByType = new Map<string, number>();
+      for (const group of groups) {
+        if (group._id.status === "pending") pendingByType.set(String(group._id.type), group.count);
+      }
+      return {
+        groups: groups.map((group) => ({
+          status: group._id.status,
+          type: String(group._id.type),
+          count: group.count,
+        })),
+        completed,
+        cancelled,
+        unhandledTypes: await unhandled(pendingByType),
+      };
+    },
+
+    list(filter = {}) {
+      const query: Filter<JobDocument> = {
+        ...(filter.status ? { status: filter.status } : {}),
+        ...(filter.type ? { type: filter.type } : {}),
+        ...(filter.clientCode ? { clientCode: filter.clientCode } : {}),
+        ...(filter.before ? { _id: { $lt: filter.before } } : {}),
+      };
+      const where = filter.stuck ? { $and: [query, stuckFilter(new Date())] } : query;
+      const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+      return jobs.find(where, { sort: { _id: -1 }, limit }).toArray();
+    },
+
+    get(id) {
+      return jobs.findOne({ _id: parseJobId(id) });
+    },
+
+    async requeue(id) {
+      const _id = parseJobId(id);
+      const now = new Date();
+      // attempts is left alone: a worker still running the old attempt stays fenced out.
+      const job = await jobs.findOneAndUpdate(
+        { _id },
+        {
+          $set: {
+            status: "pending",
+            retries: 0,
+            runAt: now,
+            lockedBy: null,
+            lockedUntil: null,
+            completedAt: null,
+            updatedAt: now,
+          },
+        },
+        { returnDocument: "after" },
+      );
+      if (!job) throw jobNotFound(_id);
+      const finished = (job as JobDocument & { finishedDedupeKey?: string }).finishedDedupeKey;
+      if (finished === undefined) return job;
+      // Unfinished again, so its dedupe key protects it again — unless another unfinished job took the
+      // key meanwhile; then this one runs without it (the other one holds the key).
+      try {
+        await jobs.updateOne({ _id, finishedDedupeKey: finished }, {
+          $rename: { finishedDedupeKey: "dedupeKey" },
+        } as UpdateFilter<JobDocument>);
+        return (await jobs.findOne({ _id })) ?? job;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return job;
+        throw error;
+      }
+    },
+
+    async remove(id) {
+      const _id = parseJobId(id);
+      const result = await jobs.deleteOne({ _id });
+      if (result.deletedCount === 0) throw jobNotFound(_id);
+    },
+
+    async sweepFinished(olderThan) {
+      const result = await jobs.deleteMany({
+        status: { $in: [...FINISHED_STATUSES] },
+        completedAt: { $lt: olderThan },
+      });
+      return result.deletedCount;
+    },
+  };
+}
