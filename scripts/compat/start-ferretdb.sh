@@ -54,15 +54,23 @@ if [ ! -f "$pgdata/PG_VERSION" ]; then
   as_pg test -w "$pgdata" || die "the postgres user cannot write $pgdata (a parent directory is not traversable for it)"
   as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$data/initdb.log" 2>&1 ||
     die "initdb failed: see $data/initdb.log"
-  as_pg tee -a "$pgdata/postgresql.conf" >/dev/null <<'CONF'
-
-# --- ECODrIx test backend (scripts/compat/start-ferretdb.sh) ---
+  echo "include_if_exists = 'ecodrix.conf'" | as_pg tee -a "$pgdata/postgresql.conf" >/dev/null
+fi
+# Rewritten at every start, so a changed setting needs a restart, not a new data directory.
+as_pg tee "$pgdata/ecodrix.conf" >/dev/null <<'CONF'
+# ECODrIx test backend: written by scripts/compat/start-ferretdb.sh at every start.
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''          # TCP only: no socket path length or /var/run permissions to care about
 max_connections = 200                 # FerretDB's pool takes up to 50, plus pg_cron and DocumentDB's workers
 shared_buffers = 256MB
 shared_preload_libraries = 'pg_cron,pg_documentdb_core,pg_documentdb'
 cron.database_name = 'postgres'
+# DocumentDB runs index builds and TTL expiry as pg_cron jobs. In background workers, not over a
+# connection: a job stores the port it was created with, and the port changes at every start.
+cron.use_background_workers = on
+max_worker_processes = 32
+cron.log_run = off                    # they run every second: keep the log for what matters
+cron.log_statement = off
 # DocumentDB's own RUM fork (carries upstream RUM's fix for a scan-during-split race).
 documentdb.rum_library_load_option = 'require_documentdb_extended_rum'
 # Test data only: durability off, but full_page_writes stays on. With it off, crash recovery after
@@ -70,9 +78,7 @@ documentdb.rum_library_load_option = 'require_documentdb_extended_rum'
 fsync = off
 synchronous_commit = off
 full_page_writes = on
-logging_collector = off
 CONF
-fi
 
 if ! pg_running; then
   [ "$(id -u)" -ne 0 ] || chown postgres: "$pgdata"
