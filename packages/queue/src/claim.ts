@@ -92,7 +92,7 @@ const idKey = (job: Pick<JobDocument, "_id">) => String(job._id);
  * Anything else (no reply, a network error) leaves the outcome unknown.
  */
 function answeredPerOperation(error: unknown): boolean {
-  return error instanceof MongoBulkWriteError && error.writeErrors.length > 0;
+  return error instanceof MongoBulkWriteError && [error.writeErrors].flat().length > 0;
 }
 
 export interface ClaimerOptions {
