@@ -85,7 +85,7 @@ export function createQueueProducer(
 
     async cancelPending(filter) {
       if (!filter.id && !filter.clientCode && !filter.ids) {
-        throw invalidJobInput("cancelPending needs job ids or a clientCode (it never cancels every job)");
+        throw invalidJobInput("cancelPending needs a job id or a clientCode (it never cancels every job)");
       }
       if (filter.ids?.length === 0) return 0;
       const now = new Date();

@@ -20,6 +20,11 @@ export interface QueueOptions {
   errorHistoryLimit?: number;
   /** Nudge idle workers after an enqueue (see job-wake.ts). Default true; costless without listeners. */
   nudgeWorkers?: boolean;
+  /**
+   * The time leases are written and compared in (claim, heartbeat, fail, release): the worker passes
+   * the database server's (createServerClock), so hosts with skewed clocks agree. Default: local.
+   */
+  clock?: () => Date;
 }
 
 /**
@@ -50,6 +55,7 @@ export function createQueue(options: QueueOptions): Queue {
     options.nudgeWorkers === false ? undefined : createNudgeSender(() => workers.wakeEndpoints());
   const producer = createQueueProducer(jobs, defaultMaxRetries, nudger?.nudge);
   const consumer = createQueueConsumer(jobs, {
+    clock: options.clock ?? (() => new Date()),
     defaultMaxRetries,
     historyLimit,
     backoff: options.backoff ?? DEFAULT_BACKOFF,
