@@ -368,13 +368,21 @@ describe("worker runner", () => {
       async () =>
         (await queue.jobs.countDocuments({ type: { $in: ["slow", "fast"] }, status: "completed" })) === 52,
     );
-    await waitFor("first second of sends", () => Date.now() - began > 900);
+    await waitFor("all sends", () => sends.length === 16, 15_000);
     expect(slowPeak).toBe(2);
     for (const tenant of ["acme", "beta"]) {
-      const firstSecond = sends.filter((send) => send.clientCode === tenant && send.at - began < 900);
-      expect(firstSecond).toHaveLength(5);
+      // Timed by the sends themselves, not from the enqueue: how soon the first one starts depends on
+      // the server and the machine's load (on FerretDB, or a loaded host, well into the first second).
+      const times = sends
+        .filter((send) => send.clientCode === tenant)
+        .map((send) => send.at)
+        .sort((a, b) => a - b);
+      // Never more than 5 sends of one tenant within 900 ms ...
+      for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(900);
+      // ... and the limit does not hold them back much longer than it must.
+      expect(times[4]! - times[0]!).toBeLessThan(2_500);
+      expect(times[0]! - began).toBeLessThan(5_000);
     }
-    await waitFor("all sends", () => sends.length === 16, 5_000);
   });
 
   it("a tenant cap holds while the fairness probe claims too (probe and main claim share one count)", async () => {
