@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { consoleDistDir } from "@ecodrix/console";
-import { createCrmServices, crmCapabilities } from "@ecodrix/crm";
+import { createCrmServices, createScoringService, crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import { createGoogleConnectService } from "@ecodrix/integrations/google-oauth";
@@ -26,6 +26,7 @@ import { clientsRoutes } from "./routes/clients-routes.js";
 import { crmAppointmentsRoutes } from "./routes/crm-appointments-routes.js";
 import { crmAutomationsRoutes } from "./routes/crm-automations-routes.js";
 import { crmLeadsRoutes } from "./routes/crm-leads-routes.js";
+import { crmScoringRoutes } from "./routes/crm-scoring-routes.js";
 import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { sandboxRoutes } from "./routes/sandbox-routes.js";
@@ -164,6 +165,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     crmLeadsRoutes(tenant, { leads: crm.leads });
     crmAppointmentsRoutes(tenant, { appointments: crm.appointments });
     crmAutomationsRoutes(tenant, { automations: crm.automations });
+    crmScoringRoutes(tenant, {
+      scoring: createScoringService({ tenantConnections: tenancy.tenantConnections, queue: deps.queue }),
+    });
     tenantGoogleRoutes(tenant, { google });
   });
 

@@ -6,6 +6,9 @@
  *   job its automation (runbook §1 step 7) schedules having completed, at 20 confirmations per second
  *   for 30 s, with 2 worker processes (the product's worker, crm-bench-worker.ts). Target p95 ≤ 1 s.
  *
+ * - scoring (`score_*`, crm-scoring-phase.ts): a full lead score recalculation of 100,000 leads × 10
+ *   rules with their events in a real worker process, and its memory at 25,000 against 100,000 leads.
+ *
  * Uses MONGODB_URI when set; otherwise starts one embedded mongo-java-server (in memory) and stops it
  * at the end. Figures on the embedded server are not MongoDB figures (see apps/bench/README.md).
  */
@@ -21,6 +24,7 @@ import { createQueue, type JobDocument } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import { MongoClient } from "mongodb";
 import type { CrmBenchWorkerConfig, CrmBenchWorkerMessage } from "./crm-bench-worker.js";
+import { measureScoring } from "./crm-scoring-phase.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../../..");
@@ -274,8 +278,11 @@ async function main(): Promise<void> {
         "",
       ].join("\n"),
     );
+    const scoring = await measureScoring(uri, server?.pid);
+    process.stdout.write(`${scoring.lines.join("\n")}\n\n`);
     const figures = {
       ...automation,
+      ...scoring.figures,
       server: external ? "MONGODB_URI" : "embedded mongo-java-server (in memory)",
       cpus: os.cpus().length,
       node: process.version,

@@ -1,4 +1,4 @@
-import { crmJobDefinitions, scoreRecalculationJob } from "@ecodrix/crm";
+import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
@@ -12,6 +12,7 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   echoJob,
   noopJob,
   scoreRecalculationJob,
+  leadScoreRecalculationJob,
   createMeetJob,
   ...crmJobDefinitions,
 ];

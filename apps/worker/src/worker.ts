@@ -14,6 +14,7 @@ import {
   type JobRegistry,
   type Queue,
   type RetentionSweeper,
+  type WakeSignal,
   type WorkerObserver,
   type WorkerRunner,
 } from "@ecodrix/queue";
@@ -37,6 +38,8 @@ export interface WorkerDeps {
   schedules?: CronSchedule[];
   observer?: WorkerObserver;
   clock?: () => Date;
+  /** Wakes the idle runner when a job arrives (queue.openWakeSignal); without it the runner only polls. */
+  wake?: WakeSignal;
 }
 
 export interface Worker {
@@ -97,6 +100,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
       rateLimits: worker.rateLimits,
     },
     ...(deps.observer ? { observer: deps.observer } : {}),
+    ...(deps.wake ? { wake: deps.wake } : {}),
   });
   const cron = createCronScheduler({
     queue: deps.queue,

@@ -3,6 +3,7 @@ import { appointmentsCapability } from "./appointments/appointments-capability.j
 import { automationsCapability } from "./automations/automations-capability.js";
 import { leadEventsCapability } from "./events/events-capability.js";
 import { leadsCapability } from "./leads/leads-capability.js";
+import { scoringCapability } from "./scoring/scoring-capability.js";
 
 /**
  * The CRM's tenant-database collections and their indexes (leads, lead events, appointments,
@@ -14,4 +15,5 @@ export const crmCapabilities: readonly Capability[] = [
   leadEventsCapability,
   appointmentsCapability,
   automationsCapability,
+  scoringCapability,
 ];

@@ -20,7 +20,18 @@ export interface QueueProducer {
   cancel(id: string | ObjectId): Promise<JobDocument>;
 }
 
-export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRetries: number): QueueProducer {
+/**
+ * `onDue` runs after an enqueue that stored a job due now (createQueue nudges idle workers with it,
+ * see job-wake.ts); it must not throw or wait.
+ */
+export function createQueueProducer(
+  jobs: Collection<JobDocument>,
+  defaultMaxRetries: number,
+  onDue?: () => void,
+): QueueProducer {
+  const announce = (docs: readonly Pick<JobDocument, "runAt">[], now: Date) => {
+    if (onDue && docs.some((doc) => doc.runAt.getTime() <= now.getTime())) onDue();
+  };
   async function insertDeduped<P extends Record<string, unknown>>(
     doc: JobDocument<P>,
   ): Promise<JobDocument<P>> {
@@ -45,12 +56,16 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
 
   return {
     async enqueue(input) {
-      const doc = buildJobDocument(input, new Date(), defaultMaxRetries);
+      const now = new Date();
+      const doc = buildJobDocument(input, now, defaultMaxRetries);
       if (!doc.dedupeKey && !input.id) {
         await jobs.insertOne(doc as unknown as JobDocument);
+        announce([doc], now);
         return doc;
       }
-      return insertDeduped(doc);
+      const stored = await insertDeduped(doc);
+      announce([stored], now);
+      return stored;
     },
 
     async enqueueMany(inputs) {
@@ -62,6 +77,7 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
       for (const [index, doc] of docs.entries()) {
         if (doc.dedupeKey || inputs[index]?.id) results[index] = await insertDeduped(doc);
       }
+      announce(results, now);
       return results;
     },
 

@@ -214,6 +214,25 @@ describe("job queue", () => {
       });
     });
 
+    it("progress is written only by the attempt holding the lease, and survives a takeover", async () => {
+      await queue.enqueue({ type: "long" });
+      const stale = (await queue.claim("worker-a", 50))!;
+      expect(await queue.progress(stale, { processed: 10, total: 100 })).toBe(true);
+      expect((await queue.get(stale._id))?.progress).toEqual({ processed: 10, total: 100 });
+      await sleep(80); // worker-a hung; worker-b takes over and reads the checkpoint from the claim
+      const fresh = (await queue.claim("worker-b", 10_000))!;
+      expect(fresh.progress).toEqual({ processed: 10, total: 100 });
+      expect(await queue.progress(stale, { processed: 99, total: 100 })).toBe(false);
+      expect(await queue.progress(fresh, { processed: 20, total: 100 })).toBe(true);
+      expect(await queue.complete(fresh, { done: true })).toBe(true);
+      expect(await queue.get(fresh._id)).toMatchObject({
+        status: "completed",
+        progress: { processed: 20, total: 100 },
+      });
+      // A finished job's progress is frozen.
+      expect(await queue.progress(fresh, { processed: 0, total: 0 })).toBe(false);
+    });
+
     it("release (graceful shutdown) makes the job claimable at once without counting a retry", async () => {
       await queue.enqueue({ type: "x", runAt: new Date(Date.now() - 5000) });
       const job = (await queue.claim("worker-a", 60_000))!;

@@ -40,6 +40,10 @@ export interface Config {
     prefetch: number;
     /** Port of the worker's Prometheus `/metrics`; 0 = off. */
     metricsPort: number;
+    /** What wakes idle workers when a job arrives (see the queue's job-wake.ts); polling always stays. */
+    wakeMode: "auto" | "change-stream" | "nudge" | "off";
+    /** Address a worker listens on for producers' nudges, and advertises to them. */
+    wakeHost: string;
     /** Jobs of one tenant running at once per worker; 0 = no cap (fairness still applies). */
     tenantConcurrency: number;
     /** Per job type cap per worker, e.g. `{ send_whatsapp: 4 }`. */
@@ -204,6 +208,17 @@ const schema = {
       maximum: 65535,
       default: 0,
       description: "a port for the worker's /metrics from 1 to 65535, or 0 for none",
+    },
+    WORKER_WAKE: {
+      enum: ["auto", "change-stream", "nudge", "off"],
+      default: "auto",
+      description: "one of auto, change-stream, nudge, off",
+    },
+    WORKER_WAKE_HOST: {
+      type: "string",
+      pattern: "^[A-Za-z0-9.:-]+$",
+      default: "127.0.0.1",
+      description: "an IP address or host name of this worker that producers can reach (default 127.0.0.1)",
     },
     WORKER_TENANT_CONCURRENCY: {
       type: "integer",
@@ -495,6 +510,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           ? 2 * Number(values.WORKER_CONCURRENCY)
           : Number(values.WORKER_PREFETCH),
       metricsPort: Number(values.WORKER_METRICS_PORT),
+      wakeMode: values.WORKER_WAKE as Config["worker"]["wakeMode"],
+      wakeHost: String(values.WORKER_WAKE_HOST),
       tenantConcurrency: Number(values.WORKER_TENANT_CONCURRENCY),
       typeConcurrency: Object.fromEntries(
         pairs(String(values.WORKER_TYPE_CONCURRENCY)).map(([type, n]) => [type, Number(n)]),
