@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createSecretBox } from "@ecodrix/domain";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createSecretBox, ROTATION_SETTLE_MS } from "@ecodrix/domain";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiProcess, type CliRun, runCliProcess, startApiProcess } from "../../test/cli-processes.js";
@@ -306,6 +307,11 @@ describe("ecodrix clients (real CLI processes against a real API process)", { ti
     expect((await tenantCall(apiKey, "/api/saas/cors")).status).toBe(401);
     expect((await tenantCall(newKey, "/api/saas/cors")).status).toBe(200);
 
+    // A second rotation within ROTATION_SETTLE_MS of the first is refused (409, a duplicate call).
+    const soon = await cli(["clients", "rotate-key", "sharmaclinic"]);
+    expect(soon.code).toBe(1);
+    expect(soon.stderr).toContain("409");
+    await sleep(ROTATION_SETTLE_MS);
     const json = JSON.parse((await cli(["clients", "rotate-key", "sharmaclinic", "--json"])).stdout);
     expect(json.clientCode).toBe("sharmaclinic");
     expect((await tenantCall(newKey, "/api/saas/cors")).status).toBe(401);
