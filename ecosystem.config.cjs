@@ -1,12 +1,13 @@
-// PM2: `pm2 start ecosystem.config.cjs`. The API runs in cluster mode (one process per core by
+// PM2: `npm run build && pm2 start ecosystem.config.cjs`. The API runs in cluster mode (one process per core by
 // default); workers run in fork mode and scale on their own: WORKER_INSTANCES=4 pm2 reload …
 // Both read their settings from the environment (MONGODB_URI, CORE_API_TOKEN, ENCRYPTION_KEY, …).
 module.exports = {
   apps: [
     {
       name: "ecodrix-api",
-      script: "apps/api/src/main.ts",
-      node_args: "--import tsx",
+      // The compiled build (`npm run build`): the packages' "ecodrix-dist" export condition picks dist/.
+      script: "apps/api/dist/main.js",
+      node_args: "--conditions=ecodrix-dist",
       exec_mode: "cluster",
       instances: process.env.API_INSTANCES ?? "max",
       // close-with-grace in the API waits up to 10 s for in-flight requests.
@@ -15,8 +16,8 @@ module.exports = {
     },
     {
       name: "ecodrix-worker",
-      script: "apps/worker/src/main.ts",
-      node_args: "--import tsx",
+      script: "apps/worker/dist/main.js",
+      node_args: "--conditions=ecodrix-dist",
       exec_mode: "fork",
       instances: Number(process.env.WORKER_INSTANCES ?? 1),
       // Longer than WORKER_SHUTDOWN_TIMEOUT_MS (default 25 s): running jobs finish or are released.

@@ -1,11 +1,14 @@
 // `npm start`: the whole product on one machine. With MONGODB_URI unset it starts the embedded
 // MongoDB-compatible server (H2 file under .data/), then the API and one worker as separate
 // processes. Ctrl-C (or SIGTERM) stops the API and worker gracefully, then the database.
+// With ECODRIX_SANDBOX=true it also starts local fakes of every provider (Google, and whatever the
+// registry in packages/test-kit/src/fakes/index.ts lists) and points the API and the worker at them.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureConsoleBuilt } from "@ecodrix/console";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
+import { type Sandbox, sandboxFakes, startSandbox } from "@ecodrix/test-kit/fakes";
 import { loadOrCreateDevEnv } from "./dev-env.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -38,6 +41,13 @@ if (!env.MONGODB_URI) {
   console.log(`embedded MongoDB at ${embedded.uri} (data in ${path.join(dataDir, "mongo")})`);
 }
 
+let sandbox: Sandbox | undefined;
+if (env.ECODRIX_SANDBOX === "true") {
+  sandbox = await startSandbox(sandboxFakes);
+  // The fakes' settings win over the environment's: sandbox mode never reaches a real provider.
+  Object.assign(env, sandbox.env);
+}
+
 const children = new Map<string, ChildProcess>();
 let shuttingDown = false;
 
@@ -64,6 +74,7 @@ let exitCode = 0;
 let finishing: Promise<void> | undefined;
 function finish(): Promise<void> {
   finishing ??= (async () => {
+    await sandbox?.stop();
     await embedded?.stop();
     process.exit(exitCode);
   })();
@@ -88,7 +99,7 @@ setInterval(() => {
 
 // The ops console is served by the API from its Vite build: build it when the sources are newer.
 try {
-  if (await ensureConsoleBuilt()) console.log("built the ops console (apps/console/dist)");
+  if (await ensureConsoleBuilt()) console.log("built the ops console (apps/console/dist/web)");
 } catch (error) {
   console.error(`the ops console could not be built, /console answers 503: ${(error as Error).message}`);
 }
@@ -104,4 +115,11 @@ console.log(
     ? `admin token (x-core-api-key): CORE_API_TOKEN in ${devEnvFile}`
     : "admin token (x-core-api-key): the CORE_API_TOKEN you set",
 );
-console.log("Ctrl-C stops the API, the worker and the database.");
+if (sandbox) {
+  console.log("sandbox mode: every provider is a local fake; nothing leaves this machine");
+  for (const fake of sandbox.fakes) for (const note of fake.notes) console.log(`  ${note}`);
+  console.log(
+    `  captured messages: curl http://localhost:${port}/api/sandbox/outbox -H "x-core-api-key: $ADMIN_KEY"`,
+  );
+}
+console.log(`Ctrl-C stops the API, the worker${sandbox ? ", the fakes" : ""} and the database.`);

@@ -4,6 +4,7 @@ import { consoleDistDir } from "@ecodrix/console";
 import { crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
+import { createGoogleConnectService } from "@ecodrix/integrations/google-oauth";
 import type { Config, Logger } from "@ecodrix/platform";
 import type { ApiQueue } from "@ecodrix/queue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
@@ -17,11 +18,15 @@ import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-han
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
+import { adminGoogleRoutes } from "./routes/admin-google-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
+import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { metricsRoutes } from "./routes/metrics-routes.js";
+import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
+import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -32,17 +37,23 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
 export const productCapabilities = [...integrationCapabilities, ...crmCapabilities];
 
 export interface AppDeps {
-  /** encryptionKeys: main.ts always passes them; tests that store no secrets may omit them (a random key). */
-  config: Pick<Config, "coreApiToken"> & Partial<Pick<Config, "encryptionKeys">>;
+  /**
+   * encryptionKeys: main.ts always passes them; tests that store no secrets may omit them (a random key).
+   * Without `google` the Google routes answer 503; without `sandbox` the sandbox routes are absent.
+   */
+  config: Pick<Config, "coreApiToken"> &
+    Partial<Pick<Config, "encryptionKeys" | "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
   db: Db;
   logger: Logger;
   /** The producer and admin sides only: the API cannot claim jobs. */
   queue: ApiQueue;
   /** Clients, secrets, datasources, CORS, tenant pool; built from db + config when omitted. */
   tenancy?: TenancyServices;
+  /** Told of every route registered in the tenant scope (the isolation test checks each has a case). */
+  onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Failed tenant-authentication limit per IP (default 20 per minute). */
   authRateLimit?: FailedAuthLimiterOptions;
-  /** The ops console's build output served at /console/ (default: apps/console/dist). */
+  /** The ops console's build output served at /console/ (default: apps/console/dist/web). */
   consoleRoot?: string;
 }
 
@@ -61,11 +72,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerValidation(app);
   registerErrorHandler(app);
   registerBodyGuard(app);
+  const encryptionKeys = deps.config.encryptionKeys ?? [randomBytes(32)];
   const tenancy =
     deps.tenancy ??
     createTenancyServices({
       db: deps.db,
-      encryptionKeys: deps.config.encryptionKeys ?? [randomBytes(32)],
+      encryptionKeys,
       queue: deps.queue,
       logger: deps.logger,
       capabilities: productCapabilities,
@@ -73,23 +85,47 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await tenancy.ensureIndexes();
   if (!deps.tenancy) app.addHook("onClose", () => tenancy.close());
   await registerCors(app, { corsOrigins: tenancy.corsOrigins });
+  const google = createGoogleConnectService({
+    config: {
+      ...(deps.config.google ? { google: deps.config.google } : {}),
+      publicUrl: deps.config.publicUrl ?? "http://localhost:3000",
+    },
+    db: deps.db,
+    crypto: tenancy.crypto,
+    clients: tenancy.clients,
+    signingKey: encryptionKeys[0] as Buffer,
+    logger: deps.logger,
+  });
+  await google.ensureIndexes();
 
   healthRoutes(app, { db: deps.db, version });
   metricsRoutes(app, { queue: deps.queue });
   await registerConsole(app, { root: deps.consoleRoot ?? consoleDistDir });
+  googleOAuthRoutes(app, { google });
 
   await app.register(async (admin) => {
     requireAdmin(admin, deps.config.coreApiToken);
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
     adminJobsRoutes(admin, { queue: deps.queue });
     clientsRoutes(admin, { clients: tenancy.clients, capabilities: tenancy.capabilities });
+    adminGoogleRoutes(admin, { google });
+    if (deps.config.sandbox) sandboxRoutes(admin, { outboxUrl: deps.config.sandboxOutboxUrl });
   });
 
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
     requireTenant(tenant, { clients: tenancy.clients, limiter });
+    if (deps.onTenantRoute) {
+      const report = deps.onTenantRoute;
+      tenant.addHook("onRoute", (route) => {
+        for (const method of [route.method].flat()) {
+          if (method !== "HEAD") report({ method, url: route.url });
+        }
+      });
+    }
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    tenantGoogleRoutes(tenant, { google });
   });
 
   return app;

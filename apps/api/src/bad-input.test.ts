@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 async function closedPort(): Promise<number> {
   const server = createServer();

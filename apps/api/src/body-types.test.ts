@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "./test-app.js";
+import { admin, startTestApi, type TestApi } from "../test/test-app.js";
 
 /** Bodies are not coerced: a wrong type is a 400 naming the field, and nothing is written. */
 describe("body types are checked, not converted", () => {

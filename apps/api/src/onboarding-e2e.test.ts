@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { reencryptStoredSecrets } from "@ecodrix/domain";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, startTestApi, type TestApi } from "./test-app.js";
+import { ADMIN_TOKEN, startTestApi, type TestApi } from "../test/test-app.js";
 
 /**
  * The product's runbook walked through real HTTP against the embedded server: §1 steps 1, 2, 3, 6

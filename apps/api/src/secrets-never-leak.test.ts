@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { InjectOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 /**
  * Sets every secret the product knows with a unique marker, drives every route (successes and

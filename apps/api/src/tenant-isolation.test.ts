@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
 
 /** Every tenant route, tried with the wrong tenant's credentials and on the other tenant's data. */
 describe("tenant isolation", () => {
@@ -23,8 +23,11 @@ describe("tenant isolation", () => {
   }
   const as = (code: string, key: string) => tenantHeaders(code, key);
 
+  /** Every route of the tenant scope, as Fastify registered it (its onRoute hook). */
+  const registered: { method: string; url: string }[] = [];
+
   beforeAll(async () => {
-    api = await startTestApi();
+    api = await startTestApi({ onTenantRoute: (route) => registered.push(route) });
     await create("Alpha Clinic", "hi@alphaclinic.com");
     await create("Beta Clinic", "hi@betaclinic.com");
     for (const code of ["alphaclinic", "betaclinic"]) {
@@ -62,7 +65,74 @@ describe("tenant isolation", () => {
     { method: "DELETE" as const, url: "/api/saas/cors?url=https://alphaclinic.com" },
     { method: "GET" as const, url: `/api/saas/jobs/${jobOfA}` },
     { method: "GET" as const, url: "/api/saas/tenant/health" },
+    { method: "POST" as const, url: "/api/saas/google/connect-link" },
+    { method: "GET" as const, url: "/api/saas/google" },
+    { method: "DELETE" as const, url: "/api/saas/google" },
   ];
+
+  it("every tenant route has a case here (a new route cannot be forgotten)", () => {
+    expect(registered.length).toBeGreaterThan(0);
+    const cases = tenantRoutes().map((route) => ({
+      method: route.method,
+      path: route.url.split("?")[0] ?? "",
+    }));
+    const missing = registered.filter((route) => {
+      const pattern = new RegExp(`^${route.url.replace(/:[A-Za-z]+/g, "[^/]+")}$`);
+      return !cases.some((test) => test.method === route.method && pattern.test(test.path));
+    });
+    expect(missing, "tenant routes without an isolation case in tenantRoutes()").toEqual([]);
+  });
+
+  it("a re-used client code cannot read the earlier client's jobs; offboarding empties their payloads and results", async () => {
+    const first = await create("Delta Dental", "hi@deltadental.com");
+    const oldKey = keys[first] ?? "";
+    const done = await api.queue.enqueue({
+      type: "send_email",
+      clientCode: first,
+      payload: { to: "patient@example.com", subject: "Your results" },
+    });
+    const [claimed] = await api.queue.claimBatch({
+      workerId: "w",
+      leaseMs: 10_000,
+      limit: 1,
+      exclude: { onlyClientCodes: [first] },
+    });
+    expect(await api.queue.complete(claimed!, { messageId: "<secret-result@x>" })).toBe(true);
+    expect(String(claimed!._id)).toBe(String(done._id));
+    const pending = await api.queue.enqueue({ type: "send_email", clientCode: first, delayMs: 60_000 });
+    const seen = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${done._id}`,
+      headers: as(first, oldKey),
+    });
+    expect(seen.statusCode).toBe(200);
+
+    const removed = await api.app.inject({ method: "DELETE", url: `/api/clients/${first}`, headers: admin });
+    expect(removed.json()).toMatchObject({ pendingJobsCancelled: 1, finishedJobsAnonymized: 2 });
+    for (const id of [done._id, pending._id]) {
+      const job = await api.queue.get(id);
+      expect(job?.payload).toEqual({});
+      expect(job).not.toHaveProperty("result");
+    }
+
+    const again = await create("Delta Dental", "hi@deltadental.com");
+    expect(again).toBe(first);
+    const newKey = keys[again] ?? "";
+    const old = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${done._id}`,
+      headers: as(again, newKey),
+    });
+    expect(old.statusCode).toBe(404);
+    expect(old.body).not.toContain("secret-result");
+    const own = await api.queue.enqueue({ type: "send_email", clientCode: again });
+    const mine = await api.app.inject({
+      method: "GET",
+      url: `/api/saas/jobs/${own._id}`,
+      headers: as(again, newKey),
+    });
+    expect(mine.statusCode).toBe(200);
+  });
 
   it("B's key with A's code is `Invalid API key` on every tenant route, and changes nothing", async () => {
     for (const route of tenantRoutes()) {

@@ -1,4 +1,5 @@
 import { scoreRecalculationJob } from "@ecodrix/crm";
+import { createMeetJob } from "@ecodrix/integrations/google";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
 
@@ -11,4 +12,5 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   echoJob,
   noopJob,
   scoreRecalculationJob,
+  createMeetJob,
 ];

@@ -1,6 +1,6 @@
 import type { TenancyServices } from "@ecodrix/domain";
 import type { Config, Logger } from "@ecodrix/platform";
-import type { QueueProducer } from "@ecodrix/queue";
+import type { ClusterRateLimiter, QueueProducer } from "@ecodrix/queue";
 import type { Db } from "mongodb";
 
 /**
@@ -16,6 +16,8 @@ export interface WorkerJobDeps {
   queue: QueueProducer;
   /** Clients, decrypted secrets, tenant database connections. */
   tenancy: TenancyServices;
+  /** Cluster-wide rate limits shared by every worker (e.g. WhatsApp's per-number throughput). */
+  rateLimiter: ClusterRateLimiter;
   /** The time source (tests may pass a fixed one). */
   clock: () => Date;
 }

@@ -2,7 +2,7 @@ import { crmCapabilities } from "@ecodrix/crm";
 import { createCapabilityRegistry } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import { connectCentralMongo, createLogger, loadConfigOrExit, stopWithParent } from "@ecodrix/platform";
-import { createQueue, createWorkerMetrics, startMetricsServer } from "@ecodrix/queue";
+import { createQueue, createServerClock, createWorkerMetrics, startMetricsServer } from "@ecodrix/queue";
 import closeWithGrace from "close-with-grace";
 import { buildWorker } from "./worker.js";
 
@@ -16,7 +16,16 @@ const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName
   logger.fatal({ err: error }, "cannot reach MongoDB at start-up");
   process.exit(1);
 });
-const queue = createQueue({ db: mongo.db });
+// Leases are written and compared in the database server's time: a host whose clock is off does not
+// take over other workers' live jobs (see packages/queue/README.md, "Leases").
+const clock = createServerClock(mongo.db, {
+  onError: (error) => logger.warn({ err: error }, "measuring the clock offset from the server failed"),
+});
+const offsetMs = await clock.sync();
+if (Math.abs(offsetMs) > 1_000)
+  logger.warn({ offsetMs }, "this host's clock differs from the database server's");
+clock.start();
+const queue = createQueue({ db: mongo.db, clock: clock.now });
 await queue.ensureIndexes();
 
 const metrics = config.worker.metricsPort > 0 ? createWorkerMetrics() : undefined;
@@ -36,6 +45,7 @@ closeWithGrace({ delay: config.worker.shutdownTimeoutMs + 5_000, logger }, async
   else logger.info({ signal }, "stopping: no new claims, waiting for running jobs");
   await worker.stop();
   metricsServer?.close();
+  clock.stop();
   await mongo.close();
 });
 

@@ -6,6 +6,7 @@ import {
   type AnyJobDefinition,
   type CronSchedule,
   type CronScheduler,
+  createClusterRateLimiter,
   createCronScheduler,
   createJobRegistry,
   createRetentionSweeper,
@@ -64,7 +65,9 @@ export function buildWorker(deps: WorkerDeps): Worker {
       logger: deps.logger,
       capabilities: [...integrationCapabilities, ...crmCapabilities],
     });
+  const rateLimiter = createClusterRateLimiter(deps.db);
   const jobDeps: WorkerJobDeps = {
+    rateLimiter,
     config: deps.config,
     logger: deps.logger,
     db: deps.db,
@@ -77,6 +80,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
     queue: deps.queue,
     jobs,
     workers: deps.queue.workers,
+    rateLimiter,
     logger: deps.logger,
     concurrency: worker.concurrency,
     prefetch: worker.prefetch,
@@ -97,6 +101,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
     schedules: deps.schedules ?? defaultSchedules(deps.config),
     logger: deps.logger,
     timezone: worker.cronTimezone,
+    catchUpMs: worker.cronCatchUpMs,
   });
   const retention = createRetentionSweeper({
     queue: deps.queue,

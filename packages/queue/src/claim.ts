@@ -70,6 +70,7 @@ export function claimCandidates(
 
 export interface ClaimerOptions {
   jobs: Collection<JobDocument>;
+  clock: () => Date;
   defaultMaxRetries: number;
   historyLimit: number;
 }
@@ -78,7 +79,7 @@ export interface ClaimerOptions {
  * The claim: one `find` for candidates, then one `bulkWrite` compare-and-set on
  * `{ _id, attempts, status }`, and a read-back only when some of the sets lost a race.
  */
-export function createClaimer({ jobs, defaultMaxRetries, historyLimit }: ClaimerOptions) {
+export function createClaimer({ jobs, clock, defaultMaxRetries, historyLimit }: ClaimerOptions) {
   async function claimBatch(claim: ClaimBatchOptions): Promise<JobDocument[]> {
     // Losing every compare-and-set to other workers is not "no work": read the new head and try again.
     for (let round = 0; round < 4; round++) {
@@ -93,7 +94,7 @@ export function createClaimer({ jobs, defaultMaxRetries, historyLimit }: Claimer
   ): Promise<{ claimed: JobDocument[]; contended: boolean }> {
     const none = { claimed: [], contended: false };
     if (claim.limit <= 0) return none;
-    const now = new Date();
+    const now = clock();
     const found = await claimCandidates(jobs, now, {
       limit: Math.max(claim.limit, claim.candidates ?? claim.limit),
       ...(claim.exclude ? { exclude: claim.exclude } : {}),

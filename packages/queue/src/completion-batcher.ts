@@ -15,12 +15,12 @@ interface PendingCompletion {
  * completion at once (one setImmediate later). Each completion resolves to false when its attempt had
  * lost the lease (fenced).
  */
-export function createCompletionBatcher(jobs: Collection<JobDocument>) {
+export function createCompletionBatcher(jobs: Collection<JobDocument>, clock: () => Date = () => new Date()) {
   let completions: PendingCompletion[] = [];
   let flushing = false;
 
   async function write(batch: PendingCompletion[]): Promise<boolean[]> {
-    const now = new Date();
+    const now = clock();
     if (batch.length === 1) {
       const [only] = batch as [PendingCompletion];
       const update = await jobs.updateOne(fence(only.job), completionUpdate(only.job, only.result, now));

@@ -46,6 +46,68 @@ describe("cron scheduler", () => {
     }
   });
 
+  it("frozen replicas (3.5 s, every replica at once) lose no tick: the late fire enqueues each missed one once", async () => {
+    const replicas = Array.from({ length: 3 }, () =>
+      createCronScheduler({ queue, schedules: [everySecond], logger, catchUpMs: 5_000 }),
+    );
+    for (const replica of replicas) replica.start();
+    await sleep(1_200);
+    // The whole process (all three replicas) is frozen: no timer fires for 3.5 s.
+    const frozenUntil = Date.now() + 3_500;
+    while (Date.now() < frozenUntil) {
+      /* frozen */
+    }
+    await sleep(2_300);
+    for (const replica of replicas) replica.stop();
+    await sleep(300);
+
+    const ticks = (await queue.jobs.find({}).toArray())
+      .map((job) => new Date(String(job.payload.scheduledFor)).getTime())
+      .sort((a, b) => a - b);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(ticks.length).toBeGreaterThanOrEqual(8);
+    const gaps = ticks.slice(1).filter((tick, index) => tick - ticks[index]! !== 1_000);
+    expect(gaps, `ticks ${ticks.map((tick) => new Date(tick).toISOString()).join(" ")}`).toEqual([]);
+  });
+
+  it("a nightly tick missed by every worker is enqueued once by the next worker to start within the window", async () => {
+    const nightly: CronSchedule = { name: "nightly_probe", pattern: "0 2 * * *", job: { type: "noop" } };
+    const at = (iso: string) => () => new Date(iso);
+    const late = createCronScheduler({
+      queue,
+      schedules: [nightly],
+      logger,
+      now: at("2026-03-02T02:40:00.000Z"),
+    });
+    const other = createCronScheduler({
+      queue,
+      schedules: [nightly],
+      logger,
+      now: at("2026-03-02T03:10:00.000Z"),
+    });
+    late.start();
+    other.start();
+    const tick = new Date("2026-03-02T02:00:00.000Z");
+    await expect.poll(() => queue.jobs.countDocuments({ _id: cronTickId("nightly_probe", tick) })).toBe(1);
+    late.stop();
+    other.stop();
+    await sleep(200);
+    expect(await queue.jobs.countDocuments({})).toBe(1);
+
+    // Outside the window (default 3 h), a missed tick stays missed.
+    await queue.jobs.deleteMany({});
+    const tooLate = createCronScheduler({
+      queue,
+      schedules: [nightly],
+      logger,
+      now: at("2026-03-02T05:30:00.000Z"),
+    });
+    tooLate.start();
+    await sleep(300);
+    tooLate.stop();
+    expect(await queue.jobs.countDocuments({})).toBe(0);
+  });
+
   it("a replica that ticks late, after the tick's job already finished, still makes no second job", async () => {
     const [a, b, c] = Array.from({ length: 3 }, () =>
       createCronScheduler({

@@ -22,6 +22,13 @@ export interface CronSchedulerOptions {
   logger: Logger;
   /** Default timezone of the schedules. Default "UTC". */
   timezone?: string;
+  /**
+   * Ticks missed (every worker down or frozen at the time) up to this long ago are enqueued when a
+   * worker notices: at start, and on the next tick of a worker that fired late. Default 3 hours.
+   */
+  catchUpMs?: number;
+  /** The clock (tests). */
+  now?: () => Date;
 }
 
 export interface CronScheduler {
@@ -50,10 +57,39 @@ export const cronDedupeKey = (name: string, at: Date) => `cron:${name}:${at.toIS
  * key and id, so N replicas produce exactly one job per tick and a replica that was down simply
  * contributes nothing.
  */
+/** At most this many missed ticks of one schedule are enqueued in one catch-up (the most recent). */
+const MAX_CATCH_UP_TICKS = 50;
+
 export function createCronScheduler(options: CronSchedulerOptions): CronScheduler {
   const byName = new Map(options.schedules.map((schedule) => [schedule.name, schedule]));
   if (byName.size !== options.schedules.length) throw new Error("cron schedule names must be unique");
+  const catchUpMs = options.catchUpMs ?? 3 * 60 * 60 * 1000;
+  const now = options.now ?? (() => new Date());
   let crons: Cron[] = [];
+  /** Per schedule, the latest tick this replica has enqueued (or found enqueued). */
+  const lastTick = new Map<string, Date>();
+
+  /**
+   * Enqueues every tick of `schedule` after `since` up to now (at most the last 50). Each tick's job id
+   * is deterministic, so a tick that another replica (or this one) already enqueued is not doubled.
+   */
+  async function catchUp(schedule: CronSchedule, since: Date): Promise<void> {
+    const pattern = new Cron(schedule.pattern, {
+      timezone: schedule.timezone ?? options.timezone ?? "UTC",
+      paused: true,
+    });
+    const at = now();
+    const ticks = pattern
+      .previousRuns(MAX_CATCH_UP_TICKS, at)
+      .filter((tickAt) => tickAt > since && tickAt <= at)
+      .reverse();
+    for (const tickAt of ticks) {
+      const job = await tick(schedule.name, tickAt);
+      const previous = lastTick.get(schedule.name);
+      if (!previous || tickAt > previous) lastTick.set(schedule.name, tickAt);
+      options.logger.debug({ schedule: schedule.name, jobId: String(job._id), tickAt }, "cron tick enqueued");
+    }
+  }
 
   async function tick(name: string, at: Date): Promise<JobDocument> {
     const schedule = byName.get(name);
@@ -71,20 +107,25 @@ export function createCronScheduler(options: CronSchedulerOptions): CronSchedule
   return {
     start() {
       if (crons.length > 0) return;
+      const startedAt = now();
+      for (const schedule of options.schedules) {
+        catchUp(schedule, new Date(startedAt.getTime() - catchUpMs)).catch((error: unknown) =>
+          options.logger.error({ err: error, schedule: schedule.name }, "cron catch-up could not enqueue"),
+        );
+      }
       crons = options.schedules.map(
         (schedule) =>
           new Cron(
             schedule.pattern,
             { timezone: schedule.timezone ?? options.timezone ?? "UTC", unref: true, protect: true },
-            async (self: Cron) => {
-              // croner reports when it fired; the tick is the scheduled instant, the same on every replica.
-              const scheduled = self.previousRuns(1, new Date())[0] ?? new Date();
+            async () => {
+              // The ticks are the scheduled instants (the same on every replica), not when croner fired:
+              // a replica that fires late (a frozen or overloaded host) enqueues every tick it missed
+              // since its last one, within the catch-up window.
+              const floor = new Date(now().getTime() - catchUpMs);
+              const last = lastTick.get(schedule.name);
               try {
-                const job = await tick(schedule.name, scheduled);
-                options.logger.debug(
-                  { schedule: schedule.name, jobId: String(job._id) },
-                  "cron tick enqueued",
-                );
+                await catchUp(schedule, last && last > floor ? last : floor);
               } catch (error) {
                 options.logger.error({ err: error, schedule: schedule.name }, "cron tick could not enqueue");
               }

@@ -1,5 +1,6 @@
 export * from "./backoff.js";
 export * from "./claim.js";
+export * from "./cluster-rate-limiter.js";
 export * from "./completion-batcher.js";
 export * from "./cron-scheduler.js";
 export * from "./diagnostic-jobs.js";
@@ -17,5 +18,6 @@ export * from "./queue-indexes.js";
 export * from "./queue-metrics.js";
 export * from "./queue-producer.js";
 export * from "./retention-sweeper.js";
+export * from "./server-clock.js";
 export * from "./worker-registry.js";
 export * from "./worker-runner.js";

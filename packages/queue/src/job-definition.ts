@@ -13,6 +13,13 @@ export interface JobLimits {
   priority?: number;
   /** A handler of this type running longer is aborted and the attempt fails (default: the worker's). */
   timeoutMs?: number;
+  /**
+   * A cluster-wide start rate (all worker processes together), per key of the job (default: per
+   * tenant): the runner reserves a slot and starts the handler in it (a slot more than 5 s ahead defers
+   * the job instead — back to pending, due then, no retry counted). Handlers whose key needs more than
+   * the job (a WhatsApp phone number id) reserve from the limiter themselves.
+   */
+  rateLimit?: { max: number; perMs: number; key?: (job: JobDocument) => string };
 }
 
 /**

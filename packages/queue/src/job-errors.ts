@@ -7,6 +7,7 @@ export const JobsErrorCode = {
   invalidInput: "ECODRIX_JOBS_INVALID_INPUT",
   notFound: "ECODRIX_JOBS_NOT_FOUND",
   notPending: "ECODRIX_JOBS_NOT_PENDING",
+  notRequeueable: "ECODRIX_JOBS_NOT_REQUEUEABLE",
   unknownType: "ECODRIX_JOBS_UNKNOWN_TYPE",
   invalidPayload: "ECODRIX_JOBS_INVALID_PAYLOAD",
   timeout: "ECODRIX_JOBS_TIMEOUT",
@@ -31,5 +32,39 @@ export const jobNotFound = (id: ObjectId): AppError =>
 
 export const jobNotPending = (id: ObjectId, status: string): AppError =>
   conflict(JobsErrorCode.notPending, `Job ${id} is ${status}: only pending jobs can be cancelled`);
+
+/**
+ * Thrown by a handler (or the runner) when the job may not run yet — a cluster-wide rate limit is spent:
+ * the job goes back to pending, due after `retryAfterMs`, without counting a retry or an error.
+ */
+export class JobDeferral extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = "JobDeferral";
+  }
+}
+
+export const deferJob = (retryAfterMs: number, reason: string): JobDeferral =>
+  new JobDeferral(Math.max(0, retryAfterMs), reason);
+
+/** Why a requeue without force was refused: the job runs now, or it already completed. */
+export function jobNotRequeueable(job: {
+  _id: ObjectId;
+  status: string;
+  lockedBy?: string | null;
+  lockedUntil?: Date | null;
+}): AppError {
+  const reason =
+    job.status === "processing"
+      ? `is running (worker ${job.lockedBy ?? "?"} holds its lease until ${job.lockedUntil?.toISOString() ?? "?"}): requeueing it now would run its handler twice at once`
+      : `is ${job.status}: requeueing it would run it again`;
+  return conflict(
+    JobsErrorCode.notRequeueable,
+    `Job ${job._id} ${reason}; requeue with force to do it anyway`,
+  );
+}
 
 export const invalidJobInput = (message: string): AppError => badRequest(JobsErrorCode.invalidInput, message);

@@ -1,6 +1,6 @@
 import { isDuplicateKeyError } from "@ecodrix/platform";
 import type { Collection, Filter, ObjectId, UpdateFilter } from "mongodb";
-import { invalidJobInput, jobNotFound, parseJobId } from "./job-errors.js";
+import { invalidJobInput, jobNotFound, jobNotRequeueable, parseJobId } from "./job-errors.js";
 import { FINISHED_STATUSES, JOB_STATUSES, type JobDocument, type JobStatus } from "./job-types.js";
 import type { WorkerRegistry } from "./worker-registry.js";
 
@@ -77,12 +77,21 @@ export interface QueueAdmin {
    */
   throughput(options?: ThroughputOptions): Promise<Throughput>;
   get(id: string | ObjectId): Promise<JobDocument | null>;
-  /** Back to pending with retries 0, due now (runbook §2 "re-queue"); 404 when absent. */
-  requeue(id: string | ObjectId): Promise<JobDocument>;
+  /**
+   * Back to pending with retries 0, due now (runbook §2 "re-queue"); 404 when absent. A job running
+   * under a live lease (heartbeats within the last 10 minutes) (its handler would run twice at once) or a completed job (it would run again) is
+   * refused with a 409 unless `force`.
+   */
+  requeue(id: string | ObjectId, options?: { force?: boolean }): Promise<JobDocument>;
   /** Deletes a job (runbook §2 "kill a poison job"); 404 when absent. */
   remove(id: string | ObjectId): Promise<void>;
   /** Deletes finished jobs whose completedAt is older than `olderThan`; returns how many. */
   sweepFinished(olderThan: Date): Promise<number>;
+  /**
+   * Offboarding: empties the payload and removes the result of every finished job of `clientCode` (the
+   * documents stay for the operators' history until retention deletes them); returns how many.
+   */
+  anonymizeFinished(clientCode: string): Promise<number>;
 }
 
 export function stuckFilter(now: Date, stuckAfterMs = STUCK_AFTER_MS): Filter<JobDocument> {
@@ -231,12 +240,19 @@ export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerR
       return jobs.findOne({ _id: parseJobId(id) });
     },
 
-    async requeue(id) {
+    async requeue(id, options = {}) {
       const _id = parseJobId(id);
       const now = new Date();
+      // Without force, the update only matches a job that is safe to run again: failed, cancelled,
+      // pending, or stuck (processing with an expired lease, or no heartbeat for 10 minutes: its worker
+      // is gone or hung). The condition is part of the update, so a job that starts running meanwhile is
+      // not requeued under it.
+      const safe: Filter<JobDocument> = options.force
+        ? {}
+        : { $or: [{ status: { $in: ["failed", "cancelled", "pending"] } }, stuckFilter(now)] };
       // attempts is left alone: a worker still running the old attempt stays fenced out.
       const job = await jobs.findOneAndUpdate(
-        { _id },
+        { _id, ...safe },
         {
           $set: {
             status: "pending",
@@ -250,7 +266,11 @@ export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerR
         },
         { returnDocument: "after" },
       );
-      if (!job) throw jobNotFound(_id);
+      if (!job) {
+        const existing = await jobs.findOne({ _id });
+        if (!existing) throw jobNotFound(_id);
+        throw jobNotRequeueable(existing);
+      }
       const finished = (job as JobDocument & { finishedDedupeKey?: string }).finishedDedupeKey;
       if (finished === undefined) return job;
       // Unfinished again, so its dedupe key protects it again — unless another unfinished job took the
@@ -270,6 +290,14 @@ export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerR
       const _id = parseJobId(id);
       const result = await jobs.deleteOne({ _id });
       if (result.deletedCount === 0) throw jobNotFound(_id);
+    },
+
+    async anonymizeFinished(clientCode) {
+      const result = await jobs.updateMany(
+        { clientCode, status: { $in: [...FINISHED_STATUSES] } },
+        { $set: { payload: {}, updatedAt: new Date() }, $unset: { result: "" } },
+      );
+      return result.modifiedCount;
     },
 
     async sweepFinished(olderThan) {

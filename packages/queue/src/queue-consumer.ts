@@ -26,15 +26,25 @@ export interface QueueConsumer {
   fail(job: JobDocument, failure: JobFailure): Promise<FailOutcome>;
   /** Gives the job back (pending, claimable at once) without counting a retry: graceful shutdown. */
   release(job: JobDocument): Promise<boolean>;
+  /** Gives the job back due at `runAt`, without counting a retry: a spent rate limit (JobDeferral). */
+  defer(job: JobDocument, runAt: Date): Promise<boolean>;
 }
 
 export function createQueueConsumer(
   jobs: Collection<JobDocument>,
-  settings: { defaultMaxRetries: number; historyLimit: number; backoff: BackoffOptions },
+  settings: { defaultMaxRetries: number; historyLimit: number; backoff: BackoffOptions; clock: () => Date },
 ): QueueConsumer {
-  const { historyLimit, backoff } = settings;
+  const { historyLimit, backoff, clock } = settings;
   const { claimBatch } = createClaimer({ jobs, ...settings });
-  const { complete } = createCompletionBatcher(jobs);
+  const { complete } = createCompletionBatcher(jobs, clock);
+
+  async function giveBack(job: JobDocument, runAt: Date): Promise<boolean> {
+    const now = clock();
+    const update = await jobs.updateOne(fence(job), {
+      $set: { status: "pending", runAt, lockedBy: null, lockedUntil: null, updatedAt: now },
+    });
+    return update.matchedCount === 1;
+  }
   return {
     claimBatch,
 
@@ -44,7 +54,7 @@ export function createQueueConsumer(
     },
 
     async heartbeat(job, leaseMs) {
-      const now = new Date();
+      const now = clock();
       const lockedUntil = new Date(now.getTime() + leaseMs);
       const result = await jobs.updateOne(fence(job), { $set: { lockedUntil, updatedAt: now } });
       if (result.matchedCount === 1) job.lockedUntil = lockedUntil;
@@ -54,7 +64,7 @@ export function createQueueConsumer(
     complete,
 
     async fail(job, failure) {
-      const now = new Date();
+      const now = clock();
       const final = failure.retryable === false || job.retries >= job.maxRetries;
       const entry = errorEntry(job, failure, now);
       if (final) {
@@ -78,12 +88,12 @@ export function createQueueConsumer(
       return update.matchedCount === 1 ? { outcome: "retry", runAt } : { outcome: "lost" };
     },
 
-    async release(job) {
-      const now = new Date();
-      const update = await jobs.updateOne(fence(job), {
-        $set: { status: "pending", runAt: now, lockedBy: null, lockedUntil: null, updatedAt: now },
-      });
-      return update.matchedCount === 1;
+    release(job) {
+      return giveBack(job, clock());
+    },
+
+    defer(job, runAt) {
+      return giveBack(job, runAt);
     },
   };
 }

@@ -69,7 +69,7 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
 
     async cancelPending(filter) {
       if (!filter.id && !filter.clientCode && !filter.ids) {
-        throw invalidJobInput("cancelPending needs job ids or a clientCode (it never cancels every job)");
+        throw invalidJobInput("cancelPending needs a job id or a clientCode (it never cancels every job)");
       }
       if (filter.ids?.length === 0) return 0;
       const now = new Date();

@@ -447,10 +447,36 @@ describe("job queue", () => {
       await expect(queue.throughput({ buckets: 0 })).rejects.toMatchObject({ statusCode: 400 });
     });
 
+    it("requeue of a running job (live lease) or a completed one is refused unless forced", async () => {
+      await queue.enqueue({ type: "x" });
+      const running = (await queue.claim("w1", 10_000))!;
+      await expect(queue.requeue(running._id)).rejects.toMatchObject({
+        statusCode: 409,
+        code: "ECODRIX_JOBS_NOT_REQUEUEABLE",
+        message: expect.stringContaining("is running (worker w1 holds its lease until"),
+      });
+      expect(await queue.get(running._id)).toMatchObject({ status: "processing", lockedBy: "w1" });
+      expect(await queue.complete(running)).toBe(true);
+      await expect(queue.requeue(running._id)).rejects.toMatchObject({
+        statusCode: 409,
+        message: `Job ${running._id} is completed: requeueing it would run it again; requeue with force to do it anyway`,
+      });
+      expect(await queue.get(running._id)).toMatchObject({ status: "completed" });
+      // Stuck (the lease expired: its worker is gone): no force needed.
+      await queue.enqueue({ type: "y" });
+      const stuck = (await queue.claim("w2", 1))!;
+      await sleep(5);
+      expect(await queue.requeue(stuck._id)).toMatchObject({ status: "pending" });
+      expect(await queue.requeue(running._id, { force: true })).toMatchObject({
+        status: "pending",
+        retries: 0,
+      });
+    });
+
     it("requeue resets a job to pending with retries 0 and fences the old attempt", async () => {
       await queue.enqueue({ type: "x", maxRetries: 0 });
       const job = (await queue.claim("w", 10_000))!;
-      const requeued = await queue.requeue(String(job._id));
+      const requeued = await queue.requeue(String(job._id), { force: true });
       expect(requeued).toMatchObject({ status: "pending", retries: 0, lockedBy: null, lockedUntil: null });
       expect(await queue.complete(job)).toBe(false);
       await expect(queue.requeue(new ObjectId())).rejects.toMatchObject({ statusCode: 404 });
@@ -493,7 +519,7 @@ describe("job queue", () => {
     const first = await queue.enqueue({ type: "sync", dedupeKey: "templates:acme" });
     const [claimed] = await queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
     expect(await queue.complete(claimed!)).toBe(true);
-    await queue.requeue(first._id);
+    await queue.requeue(first._id, { force: true });
     const again = await queue.enqueue({ type: "sync", dedupeKey: "templates:acme" });
     expect(String(again._id)).toBe(String(first._id));
     expect(await queue.jobs.countDocuments({ type: "sync" })).toBe(1);

@@ -17,6 +17,11 @@ export interface QueueOptions {
   backoff?: BackoffOptions;
   /** Length of the `errors` history kept per job. Default 10. */
   errorHistoryLimit?: number;
+  /**
+   * The time leases are written and compared in (claim, heartbeat, fail, release): the worker passes
+   * the database server's (createServerClock), so hosts with skewed clocks agree. Default: local.
+   */
+  clock?: () => Date;
 }
 
 /**
@@ -43,6 +48,7 @@ export function createQueue(options: QueueOptions): Queue {
   const workers = createWorkerRegistry(options.db);
   const producer = createQueueProducer(jobs, defaultMaxRetries);
   const consumer = createQueueConsumer(jobs, {
+    clock: options.clock ?? (() => new Date()),
     defaultMaxRetries,
     historyLimit,
     backoff: options.backoff ?? DEFAULT_BACKOFF,

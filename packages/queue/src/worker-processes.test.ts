@@ -7,7 +7,7 @@ import type { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createQueue, type Queue } from "./queue.js";
 
-const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "test-fixtures/worker-process.ts");
+const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/worker-process.ts");
 
 describe("worker processes (real child processes on the embedded server)", () => {
   let mongo: TestMongo;

@@ -3,14 +3,15 @@ import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "@ecodrix/platform";
 import type { Logger } from "pino";
+import type { ClusterRateLimiter } from "./cluster-rate-limiter.js";
 import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
 import type { JobRegistry } from "./job-definition.js";
-import { JobsErrorCode } from "./job-errors.js";
+import { deferJob, JobDeferral, JobsErrorCode } from "./job-errors.js";
 import type { FailOutcome, JobDocument } from "./job-types.js";
 import type { QueueConsumer } from "./queue-consumer.js";
 import { WORKER_REPORT_INTERVAL_MS, type WorkerRegistry } from "./worker-registry.js";
 
-export type JobOutcome = "completed" | "retry" | "failed" | "lost" | "released";
+export type JobOutcome = "completed" | "retry" | "failed" | "lost" | "released" | "deferred";
 
 /** Hooks for metrics (see createWorkerMetrics); all optional. */
 export interface WorkerObserver {
@@ -22,6 +23,8 @@ export interface WorkerRunnerOptions {
   queue: QueueConsumer;
   /** The job types this runner runs (it claims only these), built once by createJobRegistry. */
   jobs: JobRegistry;
+  /** Cluster-wide rate limits of the definitions (`limits.rateLimit`) are taken from it. */
+  rateLimiter?: ClusterRateLimiter;
   /** Where the runner reports the types it knows (so stats can show jobs no running worker knows). */
   workers?: Pick<WorkerRegistry, "report" | "remove">;
   logger: Logger;
@@ -66,6 +69,9 @@ class JobAborted extends Error {
     super(message);
   }
 }
+
+/** A rate-limited job waits in its slot up to this long; a later slot defers it instead. */
+const RATE_LIMIT_MAX_WAIT_MS = 5_000;
 
 /** Pauses between attempts to record a completion after a database error. */
 const COMPLETION_RETRY_DELAYS_MS = [100, 500, 2_000];
@@ -129,6 +135,30 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       };
     }
     return { message: error instanceof Error ? error.message : String(error) };
+  }
+
+  /**
+   * Waits for this job's slot of a cluster-wide rate limit. A slot far ahead (a long backlog on one key)
+   * defers the job (back to pending, due then) instead of holding a worker slot asleep; a wake-up later
+   * than the slot's width (an overloaded host) takes a new slot, so late starts never bunch up into a
+   * window. A slot given up leaves a gap, never an excess.
+   */
+  async function waitForRateSlot(
+    limiter: ClusterRateLimiter,
+    key: string,
+    rate: { max: number; perMs: number },
+    aborted: Promise<never>,
+  ): Promise<void> {
+    const width = rate.perMs / rate.max;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { waitMs, slotAt } = await limiter.reserve(key, rate);
+      if (waitMs > RATE_LIMIT_MAX_WAIT_MS)
+        throw deferJob(waitMs, `rate limit ${key}: next slot in ${waitMs} ms`);
+      const early = slotAt - Date.now();
+      if (early > 0) await Promise.race([sleep(early), aborted]);
+      if (Date.now() - slotAt <= width) return;
+    }
+    throw deferJob(width, `rate limit ${key}: woke up late for 5 slots in a row`);
   }
 
   async function renewThenRun(job: JobDocument, controller: AbortController): Promise<void> {
@@ -203,6 +233,13 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         // A malformed payload will be malformed on every retry: dead-letter it at once, saying why.
         throw new AppError(JobsErrorCode.invalidPayload, problem, 400, { retryable: false });
       }
+      const rate = registered.limits.rateLimit;
+      if (rate) {
+        if (!options.rateLimiter)
+          throw new Error(`job type ${job.type} has a rate limit but no rate limiter`);
+        const key = `${job.type}:${rate.key ? rate.key(job) : (job.clientCode ?? "")}`;
+        await waitForRateSlot(options.rateLimiter, key, rate, aborted);
+      }
       if (registered.limits.timeoutMs !== undefined) {
         clearTimeout(timeout);
         timeout = armTimeout(registered.limits.timeoutMs);
@@ -222,7 +259,15 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         );
     } catch (error) {
       clearInterval(heartbeat);
-      if (error instanceof JobAborted && error.reason !== "timeout") {
+      if (error instanceof JobDeferral) {
+        const runAt = new Date(Date.now() + error.retryAfterMs);
+        const held = await queue.defer(job, runAt).catch((writeError: unknown) => {
+          log.error({ err: writeError }, "deferring the job failed; its lease will expire and it runs again");
+          return false;
+        });
+        outcome = held ? "deferred" : "lost";
+        log.debug({ runAt, reason: error.message }, "job deferred");
+      } else if (error instanceof JobAborted && error.reason !== "timeout") {
         // lease-lost: the newer attempt owns the job; shutdown: stop() releases it.
         outcome = error.reason === "shutdown" ? "released" : "lost";
         log.warn({ durationMs: Date.now() - started }, error.message);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApi, type TestApi } from "../test-app.js";
+import { startTestApi, type TestApi } from "../../test/test-app.js";
 import { CONSOLE_CSP } from "./console.js";
 
 describe("the ops console's static files at /console/", () => {

@@ -51,9 +51,9 @@ function validationMessage(error: FastifyError): string {
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
-      if (error.statusCode >= 500) request.log.error({ err: error }, "request failed");
+      if (error.statusCode >= 500 && !error.expose) request.log.error({ err: error }, "request failed");
       if (error.headers) reply.headers(error.headers);
-      const message = error.statusCode >= 500 ? "Internal Server Error" : error.message;
+      const message = error.expose ? error.message : "Internal Server Error";
       return reply.status(error.statusCode).send(body(error.statusCode, message, error.code));
     }
     if ("validation" in error && error.validation) {

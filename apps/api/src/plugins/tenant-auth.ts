@@ -6,6 +6,11 @@ import type { FailedAuthLimiter } from "./auth-rate-limiter.js";
 export interface TenantContext {
   clientCode: string;
   name: string;
+  /**
+   * When this client record was created. A client code can be re-used after offboarding: anything of
+   * that code older than this belongs to the earlier client and is never shown to this one.
+   */
+  clientCreatedAt: Date;
 }
 
 declare module "fastify" {
@@ -47,7 +52,11 @@ export function requireTenant(
       if (!clientCode) throw unauthorized("ECODRIX_AUTH_CLIENT_CODE_MISSING", "Missing x-client-code header");
       if (!apiKey) throw unauthorized("ECODRIX_AUTH_API_KEY_MISSING", "Missing x-api-key header");
       const client = await deps.clients.authenticate(clientCode, apiKey);
-      request.tenant = { clientCode: client.clientCode, name: client.name };
+      request.tenant = {
+        clientCode: client.clientCode,
+        name: client.name,
+        clientCreatedAt: client.createdAt,
+      };
     } catch (error) {
       if (isAppError(error) && (error.statusCode === 401 || error.statusCode === 403)) {
         deps.limiter.recordFailure(request.ip, clientCode ?? "");

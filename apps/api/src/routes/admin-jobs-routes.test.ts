@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi } from "../test-app.js";
+import { admin, startTestApi, type TestApi } from "../../test/test-app.js";
 
 describe("admin jobs API (runbook §2)", () => {
   let api: TestApi;
@@ -136,6 +136,15 @@ describe("admin jobs API (runbook §2)", () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: "pending", retries: 0, lockedBy: null, completedAt: null });
     expect(String((await api.queue.claim("w2", 10_000))?._id)).toBe(String(job._id));
+    // Now it runs under w2's live lease: refused (409, nothing changed) unless forced.
+    const running = await call("POST", `/api/admin/jobs/${job._id}/requeue`);
+    expect(running.statusCode).toBe(409);
+    expect(running.json().message).toContain("is running (worker w2 holds its lease");
+    expect((await api.queue.get(job._id))?.lockedBy).toBe("w2");
+    const forced = await call("POST", `/api/admin/jobs/${job._id}/requeue?force=true`);
+    expect(forced.statusCode).toBe(200);
+    expect(forced.json()).toMatchObject({ status: "pending", lockedBy: null });
+    expect((await call("POST", `/api/admin/jobs/${job._id}/requeue?force=maybe`)).statusCode).toBe(400);
     expect((await call("POST", `/api/admin/jobs/${new ObjectId()}/requeue`)).statusCode).toBe(404);
     expect((await call("POST", "/api/admin/jobs/nope/requeue")).statusCode).toBe(400);
   });

@@ -195,8 +195,29 @@ export function adminJobsRoutes(
 
   app.post(
     "/api/admin/jobs/:id/requeue",
-    { schema: { params: idParams, response: { 200: jobSchema } } },
-    async (request) => view(await deps.queue.requeue((request.params as { id: string }).id)),
+    {
+      schema: {
+        params: idParams,
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            force: {
+              type: "string",
+              enum: ["true", "false"],
+              description: "Requeue a running or completed job too (it may run twice / again)",
+            },
+          },
+        },
+        response: { 200: jobSchema },
+      },
+    },
+    async (request) => {
+      const { force } = request.query as { force?: "true" | "false" };
+      return view(
+        await deps.queue.requeue((request.params as { id: string }).id, { force: force === "true" }),
+      );
+    },
   );
 
   app.post(

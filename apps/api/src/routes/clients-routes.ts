@@ -4,7 +4,7 @@ import {
   type ClientService,
   type CreateClientInput,
   clientCodeParamsSchema,
-  clientViewSchema,
+  clientViewSchemaFor,
   createClientBodySchema,
   datasourceBodySchema,
   secretNamesSchema,
@@ -27,6 +27,7 @@ export function clientsRoutes(
 ): void {
   const { clients, capabilities } = deps;
   const secretNames = secretNamesSchema(capabilities);
+  const clientViewSchema = clientViewSchemaFor(capabilities);
   // Values the server generates when absent (automationWebhookSecret): in the response once, then never.
   const generatedFields = [...capabilities.secretFields]
     .filter(([, spec]) => spec.generateIfAbsent)
@@ -191,10 +192,13 @@ export function clientsRoutes(
                   secrets: { type: "integer" },
                   datasource: { type: "integer" },
                   corsOrigins: { type: "integer" },
-                  googleTokens: { type: "integer" },
+                  ...Object.fromEntries(
+                    capabilities.offboardSteps.map((step) => [step.name, { type: "integer" }]),
+                  ),
                 },
               },
               pendingJobsCancelled: { type: "integer" },
+              finishedJobsAnonymized: { type: "integer" },
               tenantDatabaseDropped: { type: "boolean" },
               note: { type: "string" },
             },

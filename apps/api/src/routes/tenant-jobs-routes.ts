@@ -49,10 +49,12 @@ export function tenantJobsRoutes(
       },
     },
     async (request) => {
-      const { clientCode } = tenantOf(request);
+      const { clientCode, clientCreatedAt } = tenantOf(request);
       const { id } = request.params as { id: string };
       const job = await deps.queue.get(id.toLowerCase());
-      if (!job || job.clientCode !== clientCode)
+      // Bound to this client, not only its code: a job of an earlier client with the same code (deleted,
+      // then the code created again) is older than this client record, and not found.
+      if (!job || job.clientCode !== clientCode || job.createdAt < clientCreatedAt)
         throw notFound("ECODRIX_JOBS_NOT_FOUND", `Job ${id} not found`);
       // Lease internals (lockedBy, lockedUntil), the payload and the error history stay admin-only.
       return {

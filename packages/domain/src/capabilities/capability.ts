@@ -13,6 +13,18 @@ export interface SecretFieldSpec {
   generateIfAbsent?: () => string;
 }
 
+/**
+ * A state an integration records on the client document when it needs an operator (e.g. `googleStatus:
+ * "reconnect_required"` after Google refused the refresh token). Shown on `GET /api/clients/:code`; absent
+ * when all is well.
+ */
+export interface ClientStatusFieldSpec {
+  /** The values the field may take (the view's schema enumerates them). */
+  values: readonly string[];
+  /** One line for the API docs. */
+  description: string;
+}
+
 /** A tenant-database collection's indexes, created on datasource registration and by `tenants migrate`. */
 export interface TenantIndexSpec {
   collection: string;
@@ -38,6 +50,8 @@ export interface Capability {
   offboard?: OffboardStep[];
   /** Central collections holding `ecx1:` ciphertexts in documents with `clientCode` (key rotation). */
   encryptedCollections?: string[];
+  /** Fields named `<integration>Status` an integration sets on the client document (see ClientStatusFieldSpec). */
+  clientStatusFields?: Record<`${string}Status`, ClientStatusFieldSpec>;
 }
 
 export function defineCapability<const C extends Capability>(capability: C): C {
@@ -52,13 +66,19 @@ export interface CapabilityRegistry {
   readonly tenantIndexes: readonly TenantIndexSpec[];
   readonly offboardSteps: readonly OffboardStep[];
   readonly encryptedCollections: readonly string[];
+  readonly clientStatusFields: ReadonlyMap<string, ClientStatusFieldSpec>;
 }
 
 export function createCapabilityRegistry(capabilities: readonly Capability[]): CapabilityRegistry {
   const secretFields = new Map<string, SecretFieldSpec>();
   const offboardNames = new Set<string>();
   const tenantCollections = new Set<string>();
+  const statusFields = new Map<string, ClientStatusFieldSpec>();
   for (const capability of capabilities) {
+    for (const [name, spec] of Object.entries(capability.clientStatusFields ?? {})) {
+      if (statusFields.has(name)) throw new Error(`client status field ${name} is defined twice`);
+      statusFields.set(name, spec);
+    }
     for (const [name, spec] of Object.entries(capability.secretFields ?? {})) {
       if (secretFields.has(name)) throw new Error(`secret field ${name} is defined twice`);
       const schemaType = spec.schema.type;
@@ -87,6 +107,7 @@ export function createCapabilityRegistry(capabilities: readonly Capability[]): C
     encryptedCollections: [
       ...new Set(capabilities.flatMap((capability) => capability.encryptedCollections ?? [])),
     ],
+    clientStatusFields: statusFields,
   };
 }
 

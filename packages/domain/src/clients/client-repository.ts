@@ -1,5 +1,5 @@
 import { conflict, isDuplicateKeyError } from "@ecodrix/platform";
-import type { Collection, Db } from "mongodb";
+import type { Collection, Db, UpdateFilter } from "mongodb";
 import type { ClientDocument, ClientStatus } from "./client-types.js";
 
 export const CLIENTS_COLLECTION = "clients";
@@ -15,6 +15,8 @@ export interface ClientRepository {
     clientCode: string,
     changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
   ): Promise<ClientDocument | null>;
+  /** Sets (or, with null, removes) an integration status field; false when the client does not exist. */
+  setStatusField(clientCode: string, field: `${string}Status`, value: string | null): Promise<boolean>;
   /** Replaces the key hash; the old key stops matching as soon as this returns. */
   replaceApiKey(clientCode: string, apiKeyHash: string, apiKeyHint: string): Promise<boolean>;
   delete(clientCode: string): Promise<boolean>;
@@ -54,6 +56,14 @@ export function createClientRepository({ db }: { db: Db }): ClientRepository {
         { $set: { ...changes, updatedAt: new Date() } },
         { returnDocument: "after" },
       );
+    },
+    async setStatusField(clientCode, field, value) {
+      const now = new Date();
+      const update: UpdateFilter<ClientDocument> =
+        value === null
+          ? { $unset: { [field]: "" }, $set: { updatedAt: now } }
+          : { $set: { updatedAt: now, [field]: value } as Partial<ClientDocument> };
+      return (await clients.updateOne({ clientCode }, update)).matchedCount === 1;
     },
     async replaceApiKey(clientCode, apiKeyHash, apiKeyHint) {
       const now = new Date();

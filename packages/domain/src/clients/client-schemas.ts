@@ -1,3 +1,4 @@
+import type { CapabilityRegistry } from "../capabilities/capability.js";
 import { MONGO_URI_PATTERN } from "../tenants/mongo-uri.js";
 import { CLIENT_CODE_PATTERN } from "./client-code.js";
 
@@ -70,3 +71,22 @@ export const clientViewSchema = {
     updatedAt: { type: "string" },
   },
 } as const;
+
+/**
+ * The client view with the integration status fields the capabilities declare (`googleStatus` …): the
+ * response schema lists them, so they reach the caller, and nothing undeclared does.
+ */
+export function clientViewSchemaFor(registry: Pick<CapabilityRegistry, "clientStatusFields">) {
+  return {
+    ...clientViewSchema,
+    properties: {
+      ...clientViewSchema.properties,
+      ...Object.fromEntries(
+        [...registry.clientStatusFields].map(([name, spec]) => [
+          name,
+          { type: "string", enum: [...spec.values], description: spec.description },
+        ]),
+      ),
+    },
+  } as const;
+}

@@ -1,4 +1,4 @@
-import { badRequest, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
+import { badRequest, conflict, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
 import type { Queue } from "@ecodrix/queue";
 import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
@@ -28,11 +28,14 @@ export interface ClientServiceDeps {
   datasources: DatasourceRepository;
   corsOrigins: Pick<CorsOriginRepository, "list" | "removeAll">;
   crypto: Pick<SecretBox, "encrypt" | "decrypt">;
-  queue: Pick<Queue, "cancelPending">;
+  queue: Pick<Queue, "cancelPending" | "anonymizeFinished">;
   /** The central database, for the capabilities' offboarding steps. */
   db: Db;
   /** Secret fields and offboarding steps of every capability (integrations, CRM). */
-  capabilities: Pick<CapabilityRegistry, "secretFields" | "secretFieldNames" | "offboardSteps">;
+  capabilities: Pick<
+    CapabilityRegistry,
+    "secretFields" | "secretFieldNames" | "offboardSteps" | "clientStatusFields"
+  >;
   /** Creates the capabilities' indexes in a client's tenant database (after its datasource is saved). */
   ensureTenantIndexes?: (clientCode: string) => Promise<unknown>;
   logger: Pick<Logger, "info" | "warn">;
@@ -61,6 +64,8 @@ export interface DeleteClientResult {
     boolean | number
   >;
   pendingJobsCancelled: number;
+  /** Finished jobs (the cancelled ones included) whose payload and result were removed. */
+  finishedJobsAnonymized: number;
   tenantDatabaseDropped: false;
   note: string;
 }
@@ -77,6 +82,12 @@ export interface ClientService {
   setDatasource(clientCode: string, dbUri: string): Promise<{ clientCode: string; dbName: string }>;
   rotateKey(clientCode: string): Promise<{ clientCode: string; apiKey: string; apiKeyHint: string }>;
   /**
+   * Records (or, with null, clears) an integration's state on the client, e.g. `googleStatus:
+   * "reconnect_required"`; the field and value must be declared by a capability. False when the client
+   * does not exist (an offboarded client's late job).
+   */
+  setIntegrationStatus(clientCode: string, field: `${string}Status`, value: string | null): Promise<boolean>;
+  /**
    * Tenant authentication: one indexed lookup by code and a constant-time hash comparison, on every
    * call (no cache), so a rotated key or a suspension applies to the very next request everywhere.
    */
@@ -89,8 +100,15 @@ function toView(
   secretsSet: string[],
   dbName: string | null,
   corsOrigins: string[],
+  statusFields: Iterable<string>,
 ): ClientView {
+  const statuses: Record<string, string> = {};
+  for (const field of statusFields) {
+    const value = client[field as `${string}Status`];
+    if (typeof value === "string") statuses[field] = value;
+  }
   return {
+    ...statuses,
     clientCode: client.clientCode,
     name: client.name,
     email: client.email,
@@ -116,13 +134,37 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     return client;
   }
 
+  /** Secrets and datasources may only be written for an active client. */
+  async function requireActive(clientCode: string): Promise<ClientDocument> {
+    const client = await requireClient(clientCode);
+    if (client.status !== "active") {
+      throw conflict(
+        "ECODRIX_CLIENT_NOT_ACTIVE",
+        `Client ${clientCode} is ${client.status}: its secrets and datasource cannot be changed`,
+      );
+    }
+    return client;
+  }
+
+  /**
+   * After a write bound to `client`: if the client was offboarded (or suspended) meanwhile, the write
+   * is undone — only this record's document, never a re-created client's — and refused.
+   */
+  async function confirmStillActive(client: ClientDocument, undo: () => Promise<unknown>): Promise<void> {
+    const now = await clients.findByCode(client.clientCode);
+    if (now?._id.equals(client._id) && now.status === "active") return;
+    await undo();
+    if (!now?._id.equals(client._id)) throw clientNotFound();
+    await requireActive(client.clientCode);
+  }
+
   async function view(client: ClientDocument): Promise<ClientView> {
     const [secretDoc, dbName, origins] = await Promise.all([
-      secrets.find(client.clientCode),
+      secrets.find(client),
       datasources.findDbName(client.clientCode),
       corsOrigins.list(client.clientCode),
     ]);
-    return toView(client, setFields(secretDoc), dbName, origins);
+    return toView(client, setFields(secretDoc), dbName, origins, capabilities.clientStatusFields.keys());
   }
 
   return {
@@ -156,8 +198,16 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         updatedAt: now,
       };
       await clients.insert(doc);
+      // The code is this client's now (the insert is unique on it). Whatever an earlier client of the
+      // same code left — a write that raced its offboarding — is removed, never inherited.
+      await Promise.all([
+        secrets.delete(clientCode, { keep: doc._id }),
+        datasources.delete(clientCode, { keep: doc._id }),
+        corsOrigins.removeAll(clientCode),
+        ...capabilities.offboardSteps.map((step) => step.run(clientCode, deps.db)),
+      ]);
       logger.info({ clientCode }, "client created");
-      return { client: toView(doc, [], null, []), apiKey };
+      return { client: toView(doc, [], null, [], []), apiKey };
     },
 
     async list() {
@@ -181,8 +231,8 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async setSecrets(clientCode, input) {
-      await requireClient(clientCode);
-      const existing = await secrets.find(clientCode);
+      const client = await requireActive(clientCode);
+      const existing = await secrets.find(client);
       const values: Record<string, string> = {};
       const generated: Record<string, string> = {};
       for (const [field, spec] of capabilities.secretFields) {
@@ -197,14 +247,16 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       for (const [field, value] of Object.entries(values)) {
         ciphertexts[field] = crypto.encrypt(value, { clientCode, field });
       }
-      const doc = await secrets.upsert(clientCode, ciphertexts);
+      const doc = await secrets.upsert(client, ciphertexts);
+      await confirmStillActive(client, () => secrets.delete(clientCode, { only: client._id }));
       const updated = Object.keys(ciphertexts);
       logger.info({ clientCode, fields: updated }, "client secrets updated");
       return { clientCode, secretsSet: setFields(doc), updated, ...generated };
     },
 
     async getSecrets(clientCode) {
-      const doc = await secrets.find(clientCode);
+      const client = await clients.findByCode(clientCode);
+      const doc = client ? await secrets.find(client) : null;
       const result: ClientSecrets = {};
       if (!doc) return result;
       for (const [field, spec] of capabilities.secretFields) {
@@ -216,11 +268,12 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async setDatasource(clientCode, dbUri) {
-      await requireClient(clientCode);
+      const client = await requireActive(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
-      await datasources.save(clientCode, dbUri, dbName);
+      await datasources.save(client, dbUri, dbName);
+      await confirmStillActive(client, () => datasources.delete(clientCode, { only: client._id }));
       logger.info({ clientCode, dbName }, "tenant datasource registered");
       await deps.ensureTenantIndexes?.(clientCode);
       return { clientCode, dbName };
@@ -232,6 +285,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       if (!(await clients.replaceApiKey(clientCode, hashApiKey(apiKey), hint))) throw clientNotFound();
       logger.info({ clientCode, apiKeyHint: hint }, "client API key rotated");
       return { clientCode, apiKey, apiKeyHint: hint };
+    },
+
+    async setIntegrationStatus(clientCode, field, value) {
+      const spec = capabilities.clientStatusFields.get(field);
+      if (!spec) throw new Error(`client status field ${field} is not declared by any capability`);
+      if (value !== null && !spec.values.includes(value)) {
+        throw new Error(
+          `client status field ${field} cannot be ${value}: expected ${spec.values.join(", ")}`,
+        );
+      }
+      const found = await clients.setStatusField(clientCode, field, value);
+      if (found) logger.info({ clientCode, [field]: value }, "client integration status changed");
+      return found;
     },
 
     async authenticate(clientCode, apiKey) {
@@ -253,7 +319,11 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         secrets.delete(clientCode),
         datasources.delete(clientCode),
         corsOrigins.removeAll(clientCode),
-        deps.queue.cancelPending({ clientCode }),
+        // Cancelled first, so the cancelled jobs' payloads are emptied with the other finished ones.
+        deps.queue.cancelPending({ clientCode }).then(async (cancelled) => ({
+          cancelled,
+          anonymized: await deps.queue.anonymizeFinished(clientCode),
+        })),
         ...capabilities.offboardSteps.map((step) => step.run(clientCode, deps.db)),
       ]);
       const failed = steps.find((step) => step.status === "rejected");
@@ -264,9 +334,10 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         );
         throw failed.reason;
       }
-      const [secretCount, datasourceCount, corsCount, pendingJobsCancelled, ...stepCounts] = steps.map(
-        (step) => (step as PromiseFulfilledResult<number>).value,
-      ) as [number, number, number, number, ...number[]];
+      const [secretCount, datasourceCount, corsCount, jobs, ...stepCounts] = steps.map(
+        (step) => (step as PromiseFulfilledResult<unknown>).value,
+      ) as [number, number, number, { cancelled: number; anonymized: number }, ...number[]];
+      const pendingJobsCancelled = jobs.cancelled;
       const client = await clients.delete(clientCode);
       logger.info({ clientCode, pendingJobsCancelled }, "client offboarded");
       return {
@@ -281,6 +352,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
           ),
         },
         pendingJobsCancelled,
+        finishedJobsAnonymized: jobs.anonymized,
         tenantDatabaseDropped: false,
         note: "The tenant database was NOT dropped. Drop it manually in MongoDB Atlas (runbook §10, step 3).",
       };

@@ -16,6 +16,8 @@ export interface ClientDocument {
   apiKeyCreatedAt: Date;
   createdAt: Date;
   updatedAt: Date;
+  /** Integration states (capabilities' clientStatusFields), set by the integration, absent when all is well. */
+  [statusField: `${string}Status`]: string | undefined;
 }
 
 /**
@@ -24,8 +26,11 @@ export interface ClientDocument {
  */
 export type ClientSecrets = Record<string, string | number | boolean>;
 
+/** Integration states recorded on the client document, e.g. `googleStatus: "reconnect_required"`. */
+export type ClientStatusFields = { [field: `${string}Status`]: string };
+
 /** What the admin API shows of a client: never a key, hash or secret value. */
-export interface ClientView {
+export interface ClientView extends ClientStatusFields {
   clientCode: string;
   name: string;
   email: string;

@@ -1,4 +1,10 @@
 import type { Collection, Db, ObjectId } from "mongodb";
+import {
+  type ClientRef,
+  ownedBy,
+  type RecordScope,
+  scopeFilter,
+} from "../clients/client-secrets-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
 
 export const CLIENT_DATASOURCES_COLLECTION = "client_datasources";
@@ -7,6 +13,8 @@ export const CLIENT_DATASOURCES_COLLECTION = "client_datasources";
 export interface DatasourceDocument {
   _id?: ObjectId;
   clientCode: string;
+  /** The client record it belongs to (see ClientSecretsRepository). */
+  clientId?: ObjectId;
   dbUri: string;
   dbName: string;
   createdAt: Date;
@@ -16,11 +24,18 @@ export interface DatasourceDocument {
 export interface DatasourceRepository {
   readonly datasources: Collection<DatasourceDocument>;
   ensureIndexes(): Promise<void>;
-  save(clientCode: string, dbUri: string, dbName: string): Promise<void>;
+  /**
+   * Bound to the client record (see ClientSecretsRepository.upsert); given only a code (seeding, tests),
+   * the document is not bound and counts as whichever client holds the code.
+   */
+  save(client: ClientRef | string, dbUri: string, dbName: string): Promise<void>;
   /** The decrypted URI and database name, or null when none is registered. */
   findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
   findDbName(clientCode: string): Promise<string | null>;
-  delete(clientCode: string): Promise<number>;
+  /** The codes of every client with a registered datasource, in code order. */
+  listClientCodes(): Promise<string[]>;
+  /** Every datasource of the code (offboarding), or only those not of `keep` (a re-created code). */
+  delete(clientCode: string, scope?: RecordScope): Promise<number>;
 }
 
 export function createDatasourceRepository({
@@ -36,16 +51,28 @@ export function createDatasourceRepository({
     async ensureIndexes() {
       await datasources.createIndexes([{ key: { clientCode: 1 }, name: "clientCode_unique", unique: true }]);
     },
-    async save(clientCode, dbUri, dbName) {
+    async save(client, dbUri, dbName) {
       const now = new Date();
+      const clientCode = typeof client === "string" ? client : client.clientCode;
       await datasources.updateOne(
-        { clientCode },
+        typeof client === "string" ? { clientCode } : ownedBy(client),
         {
-          $set: { dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }), dbName, updatedAt: now },
+          $set: {
+            dbUri: crypto.encrypt(dbUri, { clientCode, field: "dbUri" }),
+            dbName,
+            ...(typeof client === "string" ? {} : { clientId: client._id }),
+            updatedAt: now,
+          },
           $setOnInsert: { clientCode, createdAt: now },
         },
         { upsert: true },
       );
+    },
+    async listClientCodes() {
+      const docs = await datasources
+        .find({}, { projection: { clientCode: 1 }, sort: { clientCode: 1 } })
+        .toArray();
+      return docs.map((doc) => doc.clientCode);
     },
     async findUri(clientCode) {
       const doc = await datasources.findOne({ clientCode });
@@ -56,8 +83,9 @@ export function createDatasourceRepository({
       const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
       return doc?.dbName ?? null;
     },
-    async delete(clientCode) {
-      return (await datasources.deleteMany({ clientCode })).deletedCount;
+    async delete(clientCode, scope = {}) {
+      const filter = scopeFilter(clientCode, scope);
+      return (await datasources.deleteMany(filter)).deletedCount;
     },
   };
 }

@@ -34,7 +34,7 @@ export interface TenancyDeps {
   db: Db;
   /** Current ENCRYPTION_KEY first, then previous keys (config.encryptionKeys). */
   encryptionKeys: readonly Buffer[];
-  queue: Pick<Queue, "cancelPending">;
+  queue: Pick<Queue, "cancelPending" | "anonymizeFinished">;
   logger: Logger;
   /** Every capability of the product (integrations, CRM): secret fields, tenant indexes, offboarding. */
   capabilities: readonly Capability[];

@@ -75,6 +75,71 @@ describe("loadConfig", () => {
   });
 });
 
+describe("integration settings", () => {
+  it("defaults the Google endpoints to Google's and the public URL to localhost:PORT", () => {
+    const config = loadConfig({ ...valid, PORT: "8080" });
+    expect(config.publicUrl).toBe("http://localhost:8080");
+    expect(config.google).toEqual({
+      clientId: undefined,
+      clientSecret: undefined,
+      redirectUri: "http://localhost:8080/api/auth/google/callback",
+      authUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+      tokenUrl: "https://oauth2.googleapis.com/token",
+      revokeUrl: "https://oauth2.googleapis.com/revoke",
+      userinfoUrl: "https://openidconnect.googleapis.com/v1/userinfo",
+      apiBaseUrl: "https://www.googleapis.com/",
+    });
+    expect(config.outboundAllowPrivateNetworks).toBe(false);
+    expect(config.sandbox).toBe(false);
+    expect(config.sandboxOutboxUrl).toBeUndefined();
+  });
+
+  it("derives the redirect URI from PUBLIC_URL and reads every override", () => {
+    const config = loadConfig({
+      ...valid,
+      PUBLIC_URL: "https://api.example.com/",
+      GOOGLE_CLIENT_ID: "id.apps.googleusercontent.com",
+      GOOGLE_CLIENT_SECRET: "shh",
+      GOOGLE_TOKEN_URL: "http://127.0.0.1:9/token",
+      GOOGLE_API_BASE_URL: "http://127.0.0.1:9/",
+      OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true",
+      ECODRIX_SANDBOX: "true",
+    });
+    expect(config.publicUrl).toBe("https://api.example.com");
+    expect(config.google.redirectUri).toBe("https://api.example.com/api/auth/google/callback");
+    expect(config.google.clientId).toBe("id.apps.googleusercontent.com");
+    expect(config.google.tokenUrl).toBe("http://127.0.0.1:9/token");
+    expect(config.google.apiBaseUrl).toBe("http://127.0.0.1:9/");
+    expect(config.outboundAllowPrivateNetworks).toBe(true);
+    expect(config.sandbox).toBe(true);
+    expect(loadConfig({ ...valid, GOOGLE_REDIRECT_URI: "https://x.example/cb" }).google.redirectUri).toBe(
+      "https://x.example/cb",
+    );
+  });
+
+  it.each([
+    [{ GOOGLE_CLIENT_ID: "id" }, "GOOGLE_CLIENT_SECRET is missing: expected the OAuth client secret"],
+    [{ GOOGLE_CLIENT_SECRET: "s" }, "GOOGLE_CLIENT_ID is missing: expected the OAuth client id"],
+    [{ PUBLIC_URL: "api.example.com" }, "PUBLIC_URL is malformed: expected the API's public base URL"],
+    [{ GOOGLE_TOKEN_URL: "http://" }, "GOOGLE_TOKEN_URL is malformed: expected an http(s) URL"],
+    [{ GOOGLE_API_BASE_URL: "http://exa mple" }, "GOOGLE_API_BASE_URL is malformed"],
+    [{ ECODRIX_SANDBOX: "yes" }, "ECODRIX_SANDBOX is malformed: expected true or false"],
+    [{ OUTBOUND_ALLOW_PRIVATE_NETWORKS: "1" }, "OUTBOUND_ALLOW_PRIVATE_NETWORKS is malformed"],
+    [
+      { ECODRIX_SANDBOX: "true", NODE_ENV: "production" },
+      "ECODRIX_SANDBOX is malformed: expected false in production",
+    ],
+  ])("refuses a bad integration setting (%o)", (override, expected) => {
+    const message = problem({ ...valid, ...override });
+    expect(message).toContain(expected);
+    expect(message).not.toContain("\n");
+  });
+
+  it("never echoes the Google client secret", () => {
+    expect(problem({ ...valid, GOOGLE_CLIENT_SECRET: "very-secret-value" })).not.toContain("very-secret");
+  });
+});
+
 describe("decodeKey", () => {
   it("reads 32 bytes as hex or base64 and refuses other lengths", () => {
     const bytes = Buffer.alloc(32, 7);

@@ -33,11 +33,38 @@ export interface Config {
     rateLimits: Record<string, { max: number; perMs: number }>;
     /** IANA timezone of the cron schedules. */
     cronTimezone: string;
+    /** Missed cron ticks up to this long ago are enqueued when a worker notices (start, late fire). */
+    cronCatchUpMs: number;
     /** croner pattern of the nightly score_recalculation. */
     scoreRecalculationCron: string;
   };
   jobRetentionDays: number;
+  /** The API's public base URL (links the API hands out, the OAuth redirect). */
+  publicUrl: string;
+  google: GoogleConfig;
+  /** Webhook URLs and SMTP hosts may be on loopback/private addresses (tests, sandbox). */
+  outboundAllowPrivateNetworks: boolean;
+  /** Sandbox mode: local fakes stand in for every provider; `GET /api/sandbox/outbox` shows what they captured. */
+  sandbox: boolean;
+  /** Where `npm start` serves the fakes' captures in sandbox mode (set by the start command). */
+  sandboxOutboxUrl: string | undefined;
 }
+
+/** Google OAuth and Calendar. Every endpoint the product calls is here, so tests and the sandbox never reach Google. */
+export interface GoogleConfig {
+  /** Both set, or both undefined (then the Google routes answer 503). */
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  redirectUri: string;
+  authUrl: string;
+  tokenUrl: string;
+  revokeUrl: string;
+  userinfoUrl: string;
+  /** Calendar API root. */
+  apiBaseUrl: string;
+}
+
+const httpUrlPattern = "^https?://[^\\s]+$";
 
 /** Each variable with the sentence printed when it is missing or malformed. */
 const schema = {
@@ -162,6 +189,13 @@ const schema = {
       default: "",
       description: "comma-separated type=MAX/MS per-tenant start limits, e.g. send_whatsapp=20/1000",
     },
+    CRON_CATCH_UP_MINUTES: {
+      type: "integer",
+      minimum: 0,
+      maximum: 10080,
+      default: 180,
+      description: "minutes from 0 to 10080 (a week): how far back a missed cron tick is still run",
+    },
     CRON_TIMEZONE: {
       type: "string",
       minLength: 1,
@@ -173,6 +207,71 @@ const schema = {
       minLength: 9,
       default: "0 2 * * *",
       description: "a cron pattern such as 0 2 * * *",
+    },
+    PUBLIC_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      description: "the API's public base URL, e.g. https://api.example.com",
+    },
+    GOOGLE_CLIENT_ID: {
+      type: "string",
+      minLength: 1,
+      description: "the OAuth client id of a Google Cloud project",
+    },
+    GOOGLE_CLIENT_SECRET: {
+      type: "string",
+      minLength: 1,
+      description: "the OAuth client secret of a Google Cloud project",
+    },
+    GOOGLE_REDIRECT_URI: {
+      type: "string",
+      pattern: httpUrlPattern,
+      description: "an http(s) URL ending in /api/auth/google/callback",
+    },
+    GOOGLE_AUTH_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://accounts.google.com/o/oauth2/v2/auth",
+      description: "an http(s) URL (Google's OAuth consent page)",
+    },
+    GOOGLE_TOKEN_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://oauth2.googleapis.com/token",
+      description: "an http(s) URL (Google's OAuth token endpoint)",
+    },
+    GOOGLE_REVOKE_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://oauth2.googleapis.com/revoke",
+      description: "an http(s) URL (Google's OAuth revocation endpoint)",
+    },
+    GOOGLE_USERINFO_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://openidconnect.googleapis.com/v1/userinfo",
+      description: "an http(s) URL (Google's OpenID userinfo endpoint)",
+    },
+    GOOGLE_API_BASE_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://www.googleapis.com/",
+      description: "an http(s) URL (the Google APIs root the Calendar API lives under)",
+    },
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS: {
+      type: "boolean",
+      default: false,
+      description: "true or false",
+    },
+    ECODRIX_SANDBOX: {
+      type: "boolean",
+      default: false,
+      description: "true or false",
+    },
+    SANDBOX_OUTBOX_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      description: "an http(s) URL (set by npm start in sandbox mode)",
     },
     JOB_RETENTION_DAYS: {
       type: "number",
@@ -186,6 +285,11 @@ const schema = {
 } as const;
 
 type SchemaKey = keyof typeof schema.properties;
+
+/** Settings holding a URL: beyond the schema's pattern, the WHATWG URL parser must accept them. */
+const urlSettings = (Object.keys(schema.properties) as SchemaKey[]).filter(
+  (name) => (schema.properties[name] as { pattern?: string }).pattern === httpUrlPattern,
+);
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -271,6 +375,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         );
       return key;
     });
+  for (const name of urlSettings) {
+    if (values[name] !== undefined) checkParses(name, () => new URL(String(values[name])));
+  }
   const nodeEnv = values.NODE_ENV as NodeEnv;
   const coreApiToken = String(values.CORE_API_TOKEN);
   if (nodeEnv === "production" && coreApiToken.length < 32) {
@@ -278,6 +385,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "CORE_API_TOKEN is too short for production: expected at least 32 random characters",
     );
   }
+  const googleClientId = values.GOOGLE_CLIENT_ID as string | undefined;
+  const googleClientSecret = values.GOOGLE_CLIENT_SECRET as string | undefined;
+  if (googleClientId !== undefined && googleClientSecret === undefined) {
+    throw new ConfigError(`${missing("GOOGLE_CLIENT_SECRET")} (GOOGLE_CLIENT_ID is set)`);
+  }
+  if (googleClientSecret !== undefined && googleClientId === undefined) {
+    throw new ConfigError(`${missing("GOOGLE_CLIENT_ID")} (GOOGLE_CLIENT_SECRET is set)`);
+  }
+  const sandbox = values.ECODRIX_SANDBOX === true;
+  if (sandbox && nodeEnv === "production") {
+    throw new ConfigError(
+      "ECODRIX_SANDBOX is malformed: expected false in production (the sandbox replaces every provider with a local fake)",
+    );
+  }
+  const port = Number(values.PORT);
+  const publicUrl = String(values.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
   const pollMinMs = Number(values.WORKER_POLL_MIN_MS);
   const pollMaxMs = Number(values.WORKER_POLL_MAX_MS);
   if (pollMaxMs < pollMinMs) {
@@ -285,7 +408,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     nodeEnv,
-    port: Number(values.PORT),
+    port,
     host: String(values.HOST),
     mongodbUri: String(values.MONGODB_URI),
     servicesDbName: String(values.SERVICES_DB_NAME),
@@ -315,9 +438,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }),
       ),
       cronTimezone: String(values.CRON_TIMEZONE),
+      cronCatchUpMs: Number(values.CRON_CATCH_UP_MINUTES) * 60_000,
       scoreRecalculationCron: String(values.SCORE_RECALCULATION_CRON),
     },
     jobRetentionDays: Number(values.JOB_RETENTION_DAYS),
+    publicUrl,
+    google: {
+      clientId: googleClientId,
+      clientSecret: googleClientSecret,
+      redirectUri: String(values.GOOGLE_REDIRECT_URI ?? `${publicUrl}/api/auth/google/callback`),
+      authUrl: String(values.GOOGLE_AUTH_URL),
+      tokenUrl: String(values.GOOGLE_TOKEN_URL),
+      revokeUrl: String(values.GOOGLE_REVOKE_URL),
+      userinfoUrl: String(values.GOOGLE_USERINFO_URL),
+      apiBaseUrl: String(values.GOOGLE_API_BASE_URL),
+    },
+    outboundAllowPrivateNetworks: values.OUTBOUND_ALLOW_PRIVATE_NETWORKS === true,
+    sandbox,
+    sandboxOutboxUrl: values.SANDBOX_OUTBOX_URL as string | undefined,
   };
 }
 

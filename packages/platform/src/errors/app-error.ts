@@ -11,6 +11,11 @@ export interface AppErrorOptions {
   retryAfterMs?: number;
   /** Extra response headers (e.g. Retry-After on a 429). */
   headers?: Record<string, string>;
+  /**
+   * A 5xx whose message the caller may see (e.g. a 503 naming the setting that is missing). Other 5xx
+   * messages are replaced by "Internal Server Error" in responses.
+   */
+  expose?: boolean;
 }
 
 export class AppError extends Error {
@@ -19,6 +24,8 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly headers: Record<string, string> | undefined;
+  /** The message is safe for the caller whatever the status (4xx always are). */
+  readonly expose: boolean;
 
   constructor(code: string, message: string, statusCode = 500, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -28,6 +35,7 @@ export class AppError extends Error {
     this.retryable = options.retryable ?? statusCode >= 500;
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers;
+    this.expose = options.expose ?? statusCode < 500;
   }
 }
 
@@ -36,6 +44,9 @@ export const unauthorized = (code: string, message: string) => new AppError(code
 export const forbidden = (code: string, message: string) => new AppError(code, message, 403);
 export const notFound = (code: string, message: string) => new AppError(code, message, 404);
 export const conflict = (code: string, message: string) => new AppError(code, message, 409);
+/** A feature that cannot work as configured (a missing setting): the message says what to set. */
+export const serviceUnavailable = (code: string, message: string) =>
+  new AppError(code, message, 503, { expose: true, retryable: false });
 
 /** A job failure that must not be retried: the same input would fail again. */
 export function permanentFailure(code: string, message: string, cause?: unknown): AppError {

@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "./logger.js";
+import { createLogger, loggableUrl } from "./logger.js";
 
 function capture() {
   const stream = new PassThrough();
@@ -39,5 +39,32 @@ describe("logger redaction", () => {
     }
     expect(text).toContain("[redacted]");
     expect(text).toContain("hello");
+  });
+});
+
+describe("request URLs in logs", () => {
+  it("replaces the values of credential-carrying query parameters, keeping the rest", () => {
+    expect(loggableUrl("/api/auth/google/connect?clientCode=sharma&token=link.abc.def")).toBe(
+      "/api/auth/google/connect?clientCode=sharma&token=[redacted]",
+    );
+    expect(loggableUrl("/api/auth/google/callback?state=s.1.2&code=4%2Fxyz&scope=a+b")).toBe(
+      "/api/auth/google/callback?state=[redacted]&code=[redacted]&scope=a+b",
+    );
+    expect(
+      loggableUrl("/api/webhooks/whatsapp/x?hub.mode=subscribe&hub%2Everify_token=v&hub.challenge=1"),
+    ).toBe("/api/webhooks/whatsapp/x?hub.mode=subscribe&hub%2Everify_token=[redacted]&hub.challenge=1");
+    expect(loggableUrl("/api/admin/jobs?status=failed&limit=50")).toBe(
+      "/api/admin/jobs?status=failed&limit=50",
+    );
+    expect(loggableUrl("/api/saas/health")).toBe("/api/saas/health");
+  });
+
+  it("logs a request's URL through it", async () => {
+    const { stream, lines } = capture();
+    const log = createLogger({ level: "info", name: "t", destination: stream });
+    log.info({ req: { method: "GET", url: "/x?token=SECRET9&a=1", ip: "127.0.0.1" } }, "incoming request");
+    await new Promise((resolve) => setImmediate(resolve));
+    const line = JSON.parse(lines[0] ?? "{}") as { req: { url: string; method: string } };
+    expect(line.req).toMatchObject({ method: "GET", url: "/x?token=[redacted]&a=1" });
   });
 });

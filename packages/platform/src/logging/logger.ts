@@ -32,6 +32,67 @@ export const redactPaths = [
   ...fieldPaths(secretFields),
 ];
 
+/**
+ * Query parameters that carry credentials in URLs: connect-link tokens, OAuth codes and states, Meta's
+ * webhook verify token. Request logs show their names with the value replaced.
+ */
+const secretQueryParams = new Set([
+  "token",
+  "code",
+  "state",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "key",
+  "api_key",
+  "apikey",
+  "secret",
+  "password",
+  "signature",
+  "hub.verify_token",
+]);
+
+/** A request URL as it may be logged: the values of credential-carrying query parameters replaced. */
+export function loggableUrl(url: string): string {
+  const queryAt = url.indexOf("?");
+  if (queryAt < 0) return url;
+  const params = url
+    .slice(queryAt + 1)
+    .split("&")
+    .map((pair) => {
+      const equals = pair.indexOf("=");
+      const rawName = equals < 0 ? pair : pair.slice(0, equals);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, " "));
+      } catch {
+        // A malformed escape: judge the raw name.
+      }
+      return equals >= 0 && secretQueryParams.has(name.toLowerCase()) ? `${rawName}=[redacted]` : pair;
+    });
+  return `${url.slice(0, queryAt)}?${params.join("&")}`;
+}
+
+interface LoggedRequest {
+  method?: unknown;
+  url?: unknown;
+  host?: unknown;
+  ip?: unknown;
+  socket?: { remotePort?: unknown };
+}
+
+/** Fastify's request serializer, with the URL passed through loggableUrl (Fastify lets the logger's own win). */
+function serializeRequest(req: LoggedRequest): unknown {
+  if (!req || typeof req.url !== "string") return req;
+  return {
+    method: req.method,
+    url: loggableUrl(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export interface LoggerSettings {
   level: LoggerOptions["level"];
   name: string;
@@ -48,6 +109,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     level: settings.level ?? "info",
     name: settings.name,
     redact: { paths: [...redactPaths, ...fieldPaths(settings.redactFields ?? [])], censor: "[redacted]" },
+    serializers: { req: serializeRequest },
   };
   if (settings.destination) return pino(options, settings.destination as pino.DestinationStream);
   const pretty = settings.pretty ?? Boolean(process.stdout.isTTY);

@@ -3,13 +3,13 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { createLogger } from "@ecodrix/platform";
+import { type Config, createLogger } from "@ecodrix/platform";
 import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { FastifyInstance } from "fastify";
 import { type Db, MongoClient } from "mongodb";
-import { buildApp, productCapabilities } from "./app.js";
-import type { FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
+import { buildApp, productCapabilities } from "../src/app.js";
+import type { FailedAuthLimiterOptions } from "../src/plugins/auth-rate-limiter.js";
 
 export const ADMIN_TOKEN = `test_${randomBytes(24).toString("hex")}`;
 
@@ -28,10 +28,14 @@ export interface TestApi {
 export interface TestApiOptions {
   keys?: Buffer[];
   authRateLimit?: FailedAuthLimiterOptions;
+  /** Told of every tenant-scope route as it is registered. */
+  onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
-  /** The console build to serve at /console/ (default: apps/console/dist). */
+  /** The console build to serve at /console/ (default: apps/console/dist/web). */
   consoleRoot?: string;
+  /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
+  config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -68,13 +72,14 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({
-    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys },
+    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys, ...options.config },
     db,
     logger,
     queue,
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
     ...(options.consoleRoot ? { consoleRoot: options.consoleRoot } : {}),
+    ...(options.onTenantRoute ? { onTenantRoute: options.onTenantRoute } : {}),
   });
   await app.ready();
   return {

@@ -9,7 +9,7 @@ import { createLogger, loadConfig } from "@ecodrix/platform";
 import { createQueue } from "@ecodrix/queue";
 import { buildWorker, type Worker } from "@ecodrix/worker";
 import { type Browser, chromium } from "playwright-core";
-import { ensureConsoleBuilt } from "../console-assets.js";
+import { ensureConsoleBuilt } from "../src/console-assets.js";
 
 const CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "/usr/lib/chromium/chromium", "/usr/bin/chromium-browser"];
 

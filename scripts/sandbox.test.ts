@@ -1,0 +1,197 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { createMeetContract } from "@ecodrix/integrations";
+import { createQueue, enqueueJob } from "@ecodrix/queue";
+import { MongoClient } from "mongodb";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+/** The browser's side: a local address as the test reaches it (the API listens on IPv4). */
+const viaLoopback = (url: string) => url.replace("//localhost:", "//127.0.0.1:");
+
+describe("ECODRIX_SANDBOX=true npm start: runbook §1 step 4 end to end through the fakes", () => {
+  let child: ChildProcess | undefined;
+  const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-sandbox-"));
+  afterAll(() => {
+    try {
+      if (child?.pid) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("connects Google Calendar through the fake consent, creates a Meet, and shows it in the outbox", async () => {
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ECODRIX_SANDBOX: "true",
+      PORT: String(port),
+      ECODRIX_DATA_DIR: dataDir,
+      LOG_LEVEL: "warn",
+    };
+    for (const name of [
+      "MONGODB_URI",
+      "CORE_API_TOKEN",
+      "ENCRYPTION_KEY",
+      "GOOGLE_CLIENT_ID",
+      "GOOGLE_CLIENT_SECRET",
+    ]) {
+      delete env[name];
+    }
+    let output = "";
+    child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/start.ts")], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      "the API",
+      async () => ((await fetch(`${base}/api/saas/health`)).ok ? true : undefined),
+      90_000,
+    );
+
+    // What the start command tells a newcomer.
+    expect(output).toContain("sandbox mode: every provider is a local fake");
+    expect(output).toMatch(/Google OAuth \+ Calendar fake at http:\/\/127\.0\.0\.1:\d+/);
+    expect(output).toContain(
+      `curl http://localhost:${port}/api/sandbox/outbox -H "x-core-api-key: $ADMIN_KEY"`,
+    );
+    const fakeUrl = /Google OAuth \+ Calendar fake at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+
+    const adminKey =
+      /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1] ?? "";
+    const adminHeaders = { "x-core-api-key": adminKey, "content-type": "application/json" };
+
+    // Step 1 — create the client.
+    const created = await fetch(`${base}/api/clients`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({ name: "Dr. Sharma Clinic", email: "contact@sharmaclinic.com" }),
+    });
+    expect(created.status).toBe(201);
+    const { clientCode, apiKey } = (await created.json()) as { clientCode: string; apiKey: string };
+    expect(clientCode).toBe("sharmaclinic");
+
+    // Step 4 — a connect link, opened as a browser would: the API, the fake's consent, the callback.
+    const linkRes = await fetch(`${base}/api/clients/${clientCode}/google/connect-link`, {
+      method: "POST",
+      headers: { "x-core-api-key": adminKey },
+    });
+    expect(linkRes.status).toBe(201);
+    const link = (await linkRes.json()) as { url: string; expiresAt: string };
+    expect(link.url).toMatch(
+      new RegExp(`^http://localhost:${port}/api/auth/google/connect\\?clientCode=sharmaclinic&token=`),
+    );
+
+    const toConsent = await fetch(viaLoopback(link.url), { redirect: "manual" });
+    expect(toConsent.status).toBe(302);
+    const consentUrl = String(toConsent.headers.get("location"));
+    expect(consentUrl.startsWith(`${fakeUrl}/o/oauth2/v2/auth?`)).toBe(true);
+    const toCallback = await fetch(consentUrl, { redirect: "manual" });
+    expect(toCallback.status).toBe(302);
+    const callbackUrl = String(toCallback.headers.get("location"));
+    expect(callbackUrl.startsWith(`http://localhost:${port}/api/auth/google/callback?`)).toBe(true);
+    const connected = await fetch(viaLoopback(callbackUrl));
+    expect(connected.status).toBe(200);
+    expect(await connected.text()).toContain(
+      "Google Calendar connected for Dr. Sharma Clinic (sharmaclinic)",
+    );
+
+    const tenant = { "x-api-key": apiKey, "x-client-code": clientCode };
+    const status = (await (await fetch(`${base}/api/saas/google`, { headers: tenant })).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(status).toMatchObject({
+      connected: true,
+      email: "calendar@sandbox.example",
+      reconnectRequired: false,
+    });
+
+    // A Meet created by the worker lands on the fake's calendar (enqueued as the CRM would).
+    const mongoUri = /embedded MongoDB at (mongodb:\/\/\S+)/.exec(output)?.[1] ?? "";
+    const mongo = new MongoClient(mongoUri);
+    let jobId: string;
+    try {
+      await mongo.connect();
+      const job = await enqueueJob(createQueue({ db: mongo.db("services") }), createMeetContract, {
+        clientCode,
+        payload: {
+          title: "Sandbox consultation",
+          startsAt: "2026-03-02T10:30:00+05:30",
+          durationMinutes: 20,
+        },
+      });
+      jobId = String(job._id);
+    } finally {
+      await mongo.close();
+    }
+    const done = await waitFor(
+      "the create_meet job",
+      async () => {
+        const job = (await (
+          await fetch(`${base}/api/admin/jobs/${jobId}`, { headers: adminHeaders })
+        ).json()) as {
+          status: string;
+          lastError: string | null;
+          result?: { eventId: string; meetUrl: string };
+        };
+        if (job.status === "failed") throw new Error(`create_meet failed: ${job.lastError}`);
+        return job.status === "completed" ? job : undefined;
+      },
+      30_000,
+    );
+    expect(done.result?.meetUrl).toMatch(/^https:\/\/meet\.google\.com\//);
+
+    const outboxRes = await fetch(`${base}/api/sandbox/outbox`, { headers: { "x-core-api-key": adminKey } });
+    expect(outboxRes.status).toBe(200);
+    const outbox = (await outboxRes.json()) as {
+      messages: Array<{ service: string; kind: string; summary: string; data: { hangoutLink?: string } }>;
+      nextCursor: string | null;
+    };
+    expect(outbox.messages).toHaveLength(1);
+    expect(outbox.messages[0]).toMatchObject({ service: "google", kind: "calendar.event" });
+    expect(outbox.messages[0]?.summary).toContain("Sandbox consultation");
+    expect(outbox.messages[0]?.data.hangoutLink).toBe(done.result?.meetUrl);
+    expect((await fetch(`${base}/api/sandbox/outbox`)).status).toBe(401);
+
+    // Ctrl-C stops the fakes with everything else.
+    const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    await expect(fetch(`${fakeUrl}/v1/userinfo`)).rejects.toThrow();
+  });
+});
