@@ -60,6 +60,8 @@ interface Waiter {
 /** One forked bench-worker.ts and its IPC. */
 export class WorkerHandle {
   handled = 0;
+  /** Ours: what wakes the idle runner (change-stream, nudge or none); undefined for the others. */
+  wake: string | undefined;
   private readonly waiters: Waiter[] = [];
   private failure: Error | undefined;
   private readonly exited: Promise<void>;
@@ -68,6 +70,7 @@ export class WorkerHandle {
     child.on("message", (message: unknown) => {
       if (!isChildMessage(message)) return;
       if (message.type === "progress") this.handled = message.handled;
+      if (message.type === "wake") this.wake = message.kind;
       if (message.type === "snapshot" || message.type === "stopped") this.handled = message.handled;
       if (message.type === "error") this.fail(new Error(`worker ${child.pid} failed: ${message.message}`));
       const index = this.waiters.findIndex((waiter) => waiter.type === message.type);
@@ -374,6 +377,8 @@ export interface PickupOptions {
 
 export interface PickupResult {
   contender: Contender;
+  /** Ours: what woke the idle workers (change-stream, nudge or none). */
+  wake: string | undefined;
   enqueued: number;
   picked: number;
   p50Ms: number;
@@ -426,10 +431,12 @@ export async function measurePickup(
     }
     await Promise.all(pending);
     await waitUntil(workers, () => handledSum(workers) >= count, Date.now() + 15_000);
+    const wake = workers[0]?.wake;
     const stopped = await stopWorkers(workers);
     const samples = stopped.flatMap((reply) => reply.pickupMs);
     return {
       contender,
+      wake,
       enqueued: count,
       picked: samples.length,
       p50Ms: percentile(samples, 50),

@@ -57,6 +57,8 @@ export interface WorkerSnapshot {
 
 export type ChildMessage =
   | { type: "ready"; pid: number }
+  /** Our worker: what wakes it when idle (change-stream, nudge or none). */
+  | { type: "wake"; kind: string }
   | { type: "progress"; handled: number }
   | ({ type: "snapshot" } & WorkerSnapshot)
   | ({ type: "stopped"; pickupMs: number[] } & WorkerSnapshot)

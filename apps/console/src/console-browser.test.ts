@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ADMIN_TOKEN } from "@ecodrix/api/test-app";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ConsoleStack, launchChromium, startConsoleStack } from "../test/console-harness.js";
+import { type ConsoleStack, launchChromium, startConsoleStack } from "../test/fixtures/console-harness.js";
 
 const XSS_NAME = "<img src=x onerror=alert(1)>";
 

@@ -1,4 +1,4 @@
-import { scoreRecalculationJob } from "@ecodrix/crm";
+import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
@@ -12,5 +12,7 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   echoJob,
   noopJob,
   scoreRecalculationJob,
+  leadScoreRecalculationJob,
   createMeetJob,
+  ...crmJobDefinitions,
 ];

@@ -214,6 +214,25 @@ describe("job queue", () => {
       });
     });
 
+    it("progress is written only by the attempt holding the lease, and survives a takeover", async () => {
+      await queue.enqueue({ type: "long" });
+      const stale = (await queue.claim("worker-a", 50))!;
+      expect(await queue.progress(stale, { processed: 10, total: 100 })).toBe(true);
+      expect((await queue.get(stale._id))?.progress).toEqual({ processed: 10, total: 100 });
+      await sleep(80); // worker-a hung; worker-b takes over and reads the checkpoint from the claim
+      const fresh = (await queue.claim("worker-b", 10_000))!;
+      expect(fresh.progress).toEqual({ processed: 10, total: 100 });
+      expect(await queue.progress(stale, { processed: 99, total: 100 })).toBe(false);
+      expect(await queue.progress(fresh, { processed: 20, total: 100 })).toBe(true);
+      expect(await queue.complete(fresh, { done: true })).toBe(true);
+      expect(await queue.get(fresh._id)).toMatchObject({
+        status: "completed",
+        progress: { processed: 20, total: 100 },
+      });
+      // A finished job's progress is frozen.
+      expect(await queue.progress(fresh, { processed: 0, total: 0 })).toBe(false);
+    });
+
     it("release (graceful shutdown) makes the job claimable at once without counting a retry", async () => {
       await queue.enqueue({ type: "x", runAt: new Date(Date.now() - 5000) });
       const job = (await queue.claim("worker-a", 60_000))!;
@@ -415,6 +434,32 @@ describe("job queue", () => {
       expect(await queue.list({ limit: 1 })).toHaveLength(1);
     });
 
+    it("requeue of a running job (live lease) or a completed one is refused unless forced", async () => {
+      await queue.enqueue({ type: "x" });
+      const running = (await queue.claim("w1", 10_000))!;
+      await expect(queue.requeue(running._id)).rejects.toMatchObject({
+        statusCode: 409,
+        code: "ECODRIX_JOBS_NOT_REQUEUEABLE",
+        message: expect.stringContaining("is running (worker w1 holds its lease until"),
+      });
+      expect(await queue.get(running._id)).toMatchObject({ status: "processing", lockedBy: "w1" });
+      expect(await queue.complete(running)).toBe(true);
+      await expect(queue.requeue(running._id)).rejects.toMatchObject({
+        statusCode: 409,
+        message: `Job ${running._id} is completed: requeueing it would run it again; requeue with force to do it anyway`,
+      });
+      expect(await queue.get(running._id)).toMatchObject({ status: "completed" });
+      // Stuck (the lease expired: its worker is gone): no force needed.
+      await queue.enqueue({ type: "y" });
+      const stuck = (await queue.claim("w2", 1))!;
+      await sleep(5);
+      expect(await queue.requeue(stuck._id)).toMatchObject({ status: "pending" });
+      expect(await queue.requeue(running._id, { force: true })).toMatchObject({
+        status: "pending",
+        retries: 0,
+      });
+    });
+
     it("throughput: completed and dead-lettered jobs per minute over the last hour, zeros included", async () => {
       const now = new Date("2026-03-01T10:30:20Z");
       const at = (minutesAgo: number, seconds = 0) =>
@@ -445,32 +490,6 @@ describe("job queue", () => {
         "2026-03-01T10:30:00.000Z",
       ]);
       await expect(queue.throughput({ buckets: 0 })).rejects.toMatchObject({ statusCode: 400 });
-    });
-
-    it("requeue of a running job (live lease) or a completed one is refused unless forced", async () => {
-      await queue.enqueue({ type: "x" });
-      const running = (await queue.claim("w1", 10_000))!;
-      await expect(queue.requeue(running._id)).rejects.toMatchObject({
-        statusCode: 409,
-        code: "ECODRIX_JOBS_NOT_REQUEUEABLE",
-        message: expect.stringContaining("is running (worker w1 holds its lease until"),
-      });
-      expect(await queue.get(running._id)).toMatchObject({ status: "processing", lockedBy: "w1" });
-      expect(await queue.complete(running)).toBe(true);
-      await expect(queue.requeue(running._id)).rejects.toMatchObject({
-        statusCode: 409,
-        message: `Job ${running._id} is completed: requeueing it would run it again; requeue with force to do it anyway`,
-      });
-      expect(await queue.get(running._id)).toMatchObject({ status: "completed" });
-      // Stuck (the lease expired: its worker is gone): no force needed.
-      await queue.enqueue({ type: "y" });
-      const stuck = (await queue.claim("w2", 1))!;
-      await sleep(5);
-      expect(await queue.requeue(stuck._id)).toMatchObject({ status: "pending" });
-      expect(await queue.requeue(running._id, { force: true })).toMatchObject({
-        status: "pending",
-        retries: 0,
-      });
     });
 
     it("requeue resets a job to pending with retries 0 and fences the old attempt", async () => {

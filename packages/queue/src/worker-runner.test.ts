@@ -145,6 +145,35 @@ describe("worker runner", () => {
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(390);
   });
 
+  it("a handler's progress is on the job document while it runs", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reported: boolean[] = [];
+    start({
+      long: async ({ progress }) => {
+        reported.push(await progress({ processed: 1, total: 3 }));
+        await gate;
+        reported.push(await progress({ processed: 3, total: 3 }));
+        return { processed: 3 };
+      },
+    });
+    const job = await queue.enqueue({ type: "long" });
+    await waitFor("progress while running", async () => {
+      const doc = await queue.get(job._id);
+      return doc?.status === "processing" && doc.progress?.processed === 1;
+    });
+    expect((await queue.get(job._id))?.progress).toEqual({ processed: 1, total: 3 });
+    release();
+    await waitFor("completion", async () => (await queue.get(job._id))?.status === "completed");
+    expect(await queue.get(job._id)).toMatchObject({
+      progress: { processed: 3, total: 3 },
+      result: { processed: 3 },
+    });
+    expect(reported).toEqual([true, true]);
+  });
+
   it("heartbeats keep a long job's lease: another worker does not take it over", async () => {
     let runs = 0;
     const handlers: JobHandlers = {
@@ -339,13 +368,21 @@ describe("worker runner", () => {
       async () =>
         (await queue.jobs.countDocuments({ type: { $in: ["slow", "fast"] }, status: "completed" })) === 52,
     );
-    await waitFor("first second of sends", () => Date.now() - began > 900);
+    await waitFor("all sends", () => sends.length === 16, 15_000);
     expect(slowPeak).toBe(2);
     for (const tenant of ["acme", "beta"]) {
-      const firstSecond = sends.filter((send) => send.clientCode === tenant && send.at - began < 900);
-      expect(firstSecond).toHaveLength(5);
+      // Timed by the sends themselves, not from the enqueue: how soon the first one starts depends on
+      // the server and the machine's load (on FerretDB, or a loaded host, well into the first second).
+      const times = sends
+        .filter((send) => send.clientCode === tenant)
+        .map((send) => send.at)
+        .sort((a, b) => a - b);
+      // Never more than 5 sends of one tenant within 900 ms ...
+      for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(900);
+      // ... and the limit does not hold them back much longer than it must.
+      expect(times[4]! - times[0]!).toBeLessThan(2_500);
+      expect(times[0]! - began).toBeLessThan(5_000);
     }
-    await waitFor("all sends", () => sends.length === 16, 5_000);
   });
 
   it("a tenant cap holds while the fairness probe claims too (probe and main claim share one count)", async () => {

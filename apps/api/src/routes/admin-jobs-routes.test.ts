@@ -1,7 +1,9 @@
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { admin, startTestApi, type TestApi } from "../../test/test-app.js";
+import { startApiMetricsServer } from "./metrics-routes.js";
 
 describe("admin jobs API (runbook §2)", () => {
   let api: TestApi;
@@ -174,18 +176,32 @@ describe("admin jobs API (runbook §2)", () => {
     expect((await call("DELETE", `/api/admin/jobs/${job._id}`)).statusCode).toBe(404);
   });
 
-  it("/metrics exposes queue depth by status and type for Prometheus, read at scrape time", async () => {
+  it("/metrics exposes queue depth by status and type for Prometheus, read at scrape time, on its own port only", async () => {
     await api.queue.enqueueMany([{ type: "send_email" }, { type: "send_email" }, { type: "webhook" }]);
-    const res = await api.app.inject({ method: "GET", url: "/metrics" });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers["content-type"]).toMatch(/^text\/plain/);
-    expect(res.body).toContain('ecodrix_jobs{status="pending",type="send_email"} 2');
-    expect(res.body).toContain('ecodrix_jobs{status="pending",type="webhook"} 1');
-    await api.queue.jobs.deleteMany({ type: "webhook" });
-    const [done] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
-    await api.queue.complete(done!);
-    const later = await api.app.inject({ method: "GET", url: "/metrics" });
-    expect(later.body).not.toContain('type="webhook"');
-    expect(later.body).toMatch(/ecodrix_jobs\{status="completed",type="\*"\} [1-9]/);
+    // Not on the public listener, with or without the admin token.
+    for (const headers of [{}, admin]) {
+      const publicPort = await api.app.inject({ method: "GET", url: "/metrics", headers });
+      expect(publicPort.statusCode).toBe(404);
+      expect(publicPort.json().code).toBe("ECODRIX_ROUTE_NOT_FOUND");
+    }
+    const server = await startApiMetricsServer({ queue: api.queue }, 0, "127.0.0.1");
+    try {
+      const address = server.address() as AddressInfo;
+      const scrape = () => fetch(`http://127.0.0.1:${address.port}/metrics`);
+      const res = await scrape();
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toContain('ecodrix_jobs{status="pending",type="send_email"} 2');
+      expect(text).toContain('ecodrix_jobs{status="pending",type="webhook"} 1');
+      await api.queue.jobs.deleteMany({ type: "webhook" });
+      const [done] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
+      await api.queue.complete(done!);
+      const later = await (await scrape()).text();
+      expect(later).not.toContain('type="webhook"');
+      expect(later).toMatch(/ecodrix_jobs\{status="completed",type="\*"\} [1-9]/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -44,6 +44,7 @@ const jobSchema = {
         },
       },
     },
+    progress: { type: "object", additionalProperties: true },
     result: {},
     dedupeKey: { type: "string" },
     finishedDedupeKey: { type: "string" },
