@@ -113,6 +113,11 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     expect(health.mongo).toBe("up");
     expect(output()).toContain(`http://localhost:${port}`);
     expect(output()).toContain(path.join(dataDir, "dev.env"));
+    expect(output()).toContain(`http://localhost:${port}/console/`);
+    const consolePage = await fetch(`${base}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await consolePage.text()).toMatch(/<script type="module" crossorigin src="\/console\/assets\//);
     // The secrets and the database (job payloads) are readable by their owner only.
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(dataDir, "dev.env")).mode & 0o777).toBe(0o600);

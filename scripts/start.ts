@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureConsoleBuilt } from "@ecodrix/console";
 import { type EmbeddedMongo, startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import { type Sandbox, sandboxFakes, startSandbox } from "@ecodrix/test-kit/fakes";
 import { loadOrCreateDevEnv } from "./dev-env.js";
@@ -158,6 +159,13 @@ setInterval(() => {
   if (process.ppid !== parent) void shutdown(0);
 }, 1_000).unref();
 
+// The ops console is served by the API from its Vite build: build it when the sources are newer.
+try {
+  if (await ensureConsoleBuilt()) console.log("built the ops console (apps/console/dist)");
+} catch (error) {
+  console.error(`the ops console could not be built, /console answers 503: ${(error as Error).message}`);
+}
+
 if (embedded) {
   const dataPath = path.join(dataDir, "mongo");
   void embedded.exited.then(({ code, signal }) => {
@@ -174,6 +182,7 @@ for (const service of services) launch(service);
 
 const port = env.PORT ?? "3000";
 console.log(`ECODrIx API: http://localhost:${port}  (health: http://localhost:${port}/api/saas/health)`);
+console.log(`ops console: http://localhost:${port}/console/  (sign in with the admin token)`);
 console.log(
   devEnvFile
     ? `admin token (x-core-api-key): CORE_API_TOKEN in ${devEnvFile}`

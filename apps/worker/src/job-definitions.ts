@@ -1,4 +1,4 @@
-import { scoreRecalculationJob } from "@ecodrix/crm";
+import { crmJobDefinitions, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
@@ -13,4 +13,5 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   noopJob,
   scoreRecalculationJob,
   createMeetJob,
+  ...crmJobDefinitions,
 ];

@@ -22,6 +22,8 @@ import { jobDefinitions } from "./job-definitions.js";
 import type { WorkerJobDeps } from "./job-deps.js";
 import { schedules as defaultSchedules } from "./schedules/index.js";
 
+export { jobDefinitions };
+
 export interface WorkerDeps {
   config: Config;
   logger: Logger;

@@ -12,6 +12,8 @@ export interface QueueProducer {
   /** Bulk enqueue: one insertMany for jobs without dedupe keys. Results in input order. */
   enqueueMany<P extends Record<string, unknown>>(inputs: EnqueueInput<P>[]): Promise<JobDocument<P>[]>;
   get(id: string | ObjectId): Promise<JobDocument | null>;
+  /** The jobs with these ids that exist (any order): one query for a page of automation runs' steps. */
+  getMany(ids: readonly ObjectId[]): Promise<JobDocument[]>;
   /** Cancels pending jobs (not running ones) matching the filter; returns how many. */
   cancelPending(filter: { id?: ObjectId; clientCode?: string; ids?: ObjectId[] }): Promise<number>;
   /** Cancels one pending job; 404 when absent, 409 when it is not pending. */
@@ -65,6 +67,11 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
 
     get(id) {
       return jobs.findOne({ _id: parseJobId(id) });
+    },
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return jobs.find({ _id: { $in: [...ids] } }).toArray();
     },
 
     async cancelPending(filter) {

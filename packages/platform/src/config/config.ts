@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { Ajv, type ErrorObject } from "ajv";
 import { Cron } from "croner";
 import { MongoClient } from "mongodb";
@@ -14,6 +15,14 @@ export interface Config {
    * closes idle connections first and never sends a request on one the API is closing.
    */
   keepAliveTimeoutMs: number;
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For): false
+   * (none: the socket's peer is the client), a number of hops, or proxy addresses / CIDRs / the names
+   * loopback, linklocal, uniquelocal. Fastify's `trustProxy`.
+   */
+  trustProxy: false | number | string[];
+  /** Port of the API's Prometheus `/metrics` (a listener of its own); 0 = not served. */
+  metricsPort: number;
   mongodbUri: string;
   servicesDbName: string;
   coreApiToken: string;
@@ -100,6 +109,19 @@ const schema = {
       maximum: 600000,
       default: 65000,
       description: "milliseconds from 1000 to 600000 (longer than the load balancer's idle timeout)",
+    },
+    TRUST_PROXY: {
+      type: "string",
+      default: "",
+      description:
+        "the number of proxy hops in front of the API (1 to 20), or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8,loopback), or empty for none",
+    },
+    METRICS_PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 0,
+      description: "a port for the API's /metrics from 1 to 65535, or 0 for none",
     },
     MONGODB_URI: {
       type: "string",
@@ -340,6 +362,34 @@ function checkParses(name: string, parse: () => unknown): void {
   }
 }
 
+/** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * TRUST_PROXY: empty (trust no proxy), a hop count, or proxy addresses / CIDRs. "true" (trust every
+ * hop) is refused on purpose: any caller could then pick its own address by sending X-Forwarded-For.
+ */
+export function parseTrustProxy(text: string): Config["trustProxy"] | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return false;
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    return hops >= 1 && hops <= 20 ? hops : undefined;
+  }
+  const entries = trimmed.split(",").map((part) => part.trim());
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.has(entry)) continue;
+    const [address = "", prefix, extra] = entry.split("/");
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined) return undefined;
+    if (prefix !== undefined) {
+      const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+      if (bits < 1 || bits > (family === 4 ? 32 : 128)) return undefined;
+    }
+  }
+  return entries;
+}
+
 /** Decodes a 32-byte key given as 64 hex characters or as base64; undefined when it is neither. */
 export function decodeKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
@@ -374,6 +424,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkParses("SCORE_RECALCULATION_CRON", () =>
     new Cron(String(values.SCORE_RECALCULATION_CRON), { paused: true }).stop(),
   );
+  const trustProxy = parseTrustProxy(String(values.TRUST_PROXY));
+  if (trustProxy === undefined) throw new ConfigError(malformed("TRUST_PROXY"));
   const current = decodeKey(String(values.ENCRYPTION_KEY));
   if (!current) throw new ConfigError(malformed("ENCRYPTION_KEY"));
   const previous = String(values.ENCRYPTION_KEYS_PREVIOUS)
@@ -424,6 +476,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port,
     host: String(values.HOST),
     keepAliveTimeoutMs: Number(values.KEEP_ALIVE_TIMEOUT_MS),
+    trustProxy,
+    metricsPort: Number(values.METRICS_PORT),
     mongodbUri: String(values.MONGODB_URI),
     servicesDbName: String(values.SERVICES_DB_NAME),
     coreApiToken,

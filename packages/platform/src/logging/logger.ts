@@ -53,6 +53,13 @@ const secretQueryParams = new Set([
   "hub.verify_token",
 ]);
 
+/**
+ * Names that look like credentials, beyond the list: the API's own headers put in a URL by mistake
+ * (`?x-core-api-key=…`, `?x-api-key=…`, which the API refuses, but only after logging the request) and
+ * whatever a provider calls its secrets (`…_token`, `…secret`, `…signature`, `…password`).
+ */
+const secretLookingQueryParam = /key|token|secret|pass|pwd|auth|sig|credential|session|otp/i;
+
 /** A request URL as it may be logged: the values of credential-carrying query parameters replaced. */
 export function loggableUrl(url: string): string {
   const queryAt = url.indexOf("?");
@@ -69,7 +76,8 @@ export function loggableUrl(url: string): string {
       } catch {
         // A malformed escape: judge the raw name.
       }
-      return equals >= 0 && secretQueryParams.has(name.toLowerCase()) ? `${rawName}=[redacted]` : pair;
+      const secret = secretQueryParams.has(name.toLowerCase()) || secretLookingQueryParam.test(name);
+      return equals >= 0 && secret ? `${rawName}=[redacted]` : pair;
     });
   return `${url.slice(0, queryAt)}?${params.join("&")}`;
 }
