@@ -3,7 +3,7 @@
 // Env: MONGODB_URI, SERVICES_DB_NAME, CORE_API_TOKEN, ENCRYPTION_KEY (and any WORKER_*).
 // IPC: sends { ready } once claiming; on "mark" starts counting CPU time; on "report" sends its memory
 // and CPU figures; on "stop" stops and exits.
-import { constants, PerformanceObserver } from "node:perf_hooks";
+import { constants, type PerformanceEntry, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import { createLogger, loadConfig } from "@ecodrix/platform";
 import { createQueue } from "@ecodrix/queue";
