@@ -161,7 +161,7 @@ setInterval(() => {
 
 // The ops console is served by the API from its Vite build: build it when the sources are newer.
 try {
-  if (await ensureConsoleBuilt()) console.log("built the ops console (apps/console/dist)");
+  if (await ensureConsoleBuilt()) console.log("built the ops console (apps/console/dist/web)");
 } catch (error) {
   console.error(`the ops console could not be built, /console answers 503: ${(error as Error).message}`);
 }

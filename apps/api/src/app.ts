@@ -60,7 +60,7 @@ export interface AppDeps {
   onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Failed tenant-authentication limit per IP and client code (default 20 per minute; 100 per IP). */
   authRateLimit?: FailedAuthLimiterOptions;
-  /** The ops console's build output served at /console/ (default: apps/console/dist). */
+  /** The ops console's build output served at /console/ (default: apps/console/dist/web). */
   consoleRoot?: string;
   /** Failed admin-authentication limit per IP (default 20 per minute). */
   adminAuthRateLimit?: FailedAuthLimiterOptions;

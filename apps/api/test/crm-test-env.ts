@@ -39,6 +39,8 @@ export interface CrmTestOptions {
   worker?: boolean;
   /** The client's `defaultCountry` per code. */
   countries?: Record<string, string>;
+  /** More settings for the worker (e.g. a fake's endpoints: `GOOGLE_*`). */
+  workerEnv?: Record<string, string>;
 }
 
 /** WhatsApp templates as the template sync stores them (the fixture of a synced tenant). */
@@ -97,6 +99,7 @@ export async function startCrmTestEnv(options: CrmTestOptions): Promise<CrmTestE
       WORKER_POLL_MAX_MS: "50",
       WORKER_SHUTDOWN_TIMEOUT_MS: "2000",
       LOG_LEVEL: "silent",
+      ...options.workerEnv,
     });
     const quiet = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     worker = buildWorker({

@@ -36,7 +36,7 @@ export interface TestApiOptions {
   shareDatabaseOf?: TestApi;
   /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
   config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
-  /** The console build to serve at /console/ (default: apps/console/dist). */
+  /** The console build to serve at /console/ (default: apps/console/dist/web). */
   consoleRoot?: string;
 }
 

@@ -34,6 +34,9 @@ interface Runner {
 
 type OnHandled = (enqueuedAt: unknown) => void;
 
+/** Promise rejections nobody handled (Agenda's, on FerretDB); reported with `stopped`. */
+let unhandledRejections = 0;
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -100,6 +103,15 @@ async function agendaRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHa
   });
   agenda.on("error", (error: Error) => {
     process.stderr.write(`agenda error: ${error.message}\n`);
+  });
+  // On FerretDB, Agenda's own updates sometimes fail with "deadlock detected" inside Agenda, as a
+  // promise nobody handles, which ends a Node process. Counted and reported instead, so Agenda keeps
+  // running and gets a figure; the table says how many there were.
+  process.on("unhandledRejection", (reason: unknown) => {
+    unhandledRejections += 1;
+    process.stderr.write(
+      `agenda: unhandled rejection (${reason instanceof Error ? reason.message : String(reason)})\n`,
+    );
   });
   agenda.define(
     NOOP_JOB,
@@ -250,7 +262,14 @@ async function main(): Promise<void> {
         await runner.stop();
         await quiesce();
         // Snapshot before close(): closing sends endSessions, which is not the contender's doing.
-        send({ type: "stopped", commands: counter.snapshot(), handled, at: Date.now(), pickupMs });
+        send({
+          type: "stopped",
+          commands: counter.snapshot(),
+          handled,
+          at: Date.now(),
+          pickupMs,
+          unhandledRejections,
+        });
         await client.close();
         process.disconnect?.();
       })().catch(fail);

@@ -40,11 +40,12 @@ function scoringTable(runs: ScoreRun[]): string {
       "leads per CPU s",
       "RSS MB before",
       "peak RSS MB",
+      "V8 heap limit MB",
       "peak heap used MB",
-      "heap used MB at the end",
+      "live heap after full GC MB",
     ],
     ...runs.map((run) => [
-      fmt(run.leads),
+      run.heapCapMb === undefined ? fmt(run.leads) : `${fmt(run.leads)} (heap cap ${run.heapCapMb} MB)`,
       fmt(run.events),
       fmt(run.changed),
       fmt(run.handlerMs / 1000, 1),
@@ -54,8 +55,9 @@ function scoringTable(runs: ScoreRun[]): string {
       fmt(run.leads / (run.workerCpuS + (run.serverCpuS ?? 0))),
       fmt(run.startRssMb, 1),
       fmt(run.maxRssMb, 1),
+      fmt(run.heapLimitMb, 0),
       fmt(run.peakHeapUsedMb, 1),
-      fmt(run.heapUsedMb, 1),
+      run.liveHeapAfterGcMb === 0 ? "no full GC" : fmt(run.liveHeapAfterGcMb, 1),
     ]),
   ];
   const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
@@ -76,10 +78,13 @@ export async function measureScoring(
     ...(serverPid === undefined ? {} : { serverPid }),
     sizes: sizesFromEnv(),
     ...(process.env.BENCH_SCORE_BATCH ? { batchSize: Number(process.env.BENCH_SCORE_BATCH) } : {}),
+    heapCapMb: Number(process.env.BENCH_SCORE_HEAP_CAP_MB ?? 64),
     log,
   });
-  const largest = runs.at(-1) as ScoreRun;
-  const smallest = runs[0] as ScoreRun;
+  const measured = runs.filter((run) => run.heapCapMb === undefined);
+  const capped = runs.find((run) => run.heapCapMb !== undefined);
+  const largest = measured.at(-1) as ScoreRun;
+  const smallest = measured[0] as ScoreRun;
   const load = os
     .loadavg()
     .map((value) => value.toFixed(1))
@@ -89,7 +94,10 @@ export async function measureScoring(
     scoringTable(runs),
     "",
     `load average (1 / 5 / 15 min) at the end: ${load} on ${os.cpus().length} cores — wall-clock figures shrink when the machine is shared; CPU seconds do not`,
-    `target: ≥ 5,000 leads/s → ${fmt(largest.leadsPerS)} leads/s at ${fmt(largest.leads)} leads (${largest.leadsPerS >= 5_000 ? "met" : "NOT met"}); memory flat in the number of leads → peak RSS ${fmt(smallest.maxRssMb, 1)} MB at ${fmt(smallest.leads)} leads, ${fmt(largest.maxRssMb, 1)} MB at ${fmt(largest.leads)}`,
+    `target: ≥ 5,000 leads/s → ${fmt(largest.leadsPerS)} leads/s at ${fmt(largest.leads)} leads (${largest.leadsPerS >= 5_000 ? "met" : "NOT met"}); memory flat in the number of leads → peak RSS ${fmt(smallest.maxRssMb, 1)} MB at ${fmt(smallest.leads)} leads, ${fmt(largest.maxRssMb, 1)} MB at ${fmt(largest.leads)}; live heap after a full GC ${fmt(smallest.liveHeapAfterGcMb, 1)} MB and ${fmt(largest.liveHeapAfterGcMb, 1)} MB`,
+    capped
+      ? `with the worker's heap capped at ${capped.heapCapMb} MB (--max-old-space-size), ${fmt(capped.leads)} leads were recalculated too (peak RSS ${fmt(capped.maxRssMb, 1)} MB): nothing is kept per lead`
+      : "",
   ];
   return {
     lines,
@@ -107,6 +115,11 @@ export async function measureScoring(
       score_small_peak_rss_mb: smallest.maxRssMb,
       score_worker_cpu_s: largest.workerCpuS,
       score_server_cpu_s: largest.serverCpuS,
+      score_live_heap_mb: largest.liveHeapAfterGcMb,
+      score_small_live_heap_mb: smallest.liveHeapAfterGcMb,
+      score_capped_heap_mb: capped?.heapCapMb ?? null,
+      score_capped_leads: capped?.leads ?? null,
+      score_capped_peak_rss_mb: capped?.maxRssMb ?? null,
       load_average_1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
     },
   };

@@ -67,6 +67,8 @@ export class WorkerHandle {
   private readonly exited: Promise<void>;
 
   constructor(private readonly child: ChildProcess) {
+    // A send to a worker that died (its IPC channel closed) must fail the phase, not the bench.
+    child.on("error", (error: Error) => this.fail(new Error(`worker ${child.pid}: ${error.message}`)));
     child.on("message", (message: unknown) => {
       if (!isChildMessage(message)) return;
       if (message.type === "progress") this.handled = message.handled;
@@ -295,6 +297,8 @@ export interface ThroughputResult {
   /** Commands the worker processes sent from `go` to stop (the processing phase only). */
   commands: CommandCounts;
   commandsPerJob: number;
+  /** Promise rejections nobody handled in the workers (Agenda's "deadlock detected" on FerretDB). */
+  unhandledRejections: number;
 }
 
 async function finishedJobs(
@@ -349,6 +353,7 @@ export async function measureThroughput(
   const timedOut = handledSum(workers) < options.jobs;
   const commands = stopped.reduce<CommandCounts>((sum, reply) => addCounts(sum, reply.commands), {});
   const handled = stopped.reduce((sum, reply) => sum + reply.handled, 0);
+  const unhandledRejections = stopped.reduce((sum, reply) => sum + reply.unhandledRejections, 0);
   const finished = await withDb(target, (db) => finishedJobs(db, contender, start));
   const elapsedMs = Math.max(1, (finished.last ?? stoppedAt) - start);
   return {
@@ -361,6 +366,7 @@ export async function measureThroughput(
     timedOut,
     commands,
     commandsPerJob: finished.count > 0 ? totalCommands(commands) / finished.count : Number.NaN,
+    unhandledRejections,
   };
 }
 

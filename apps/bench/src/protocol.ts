@@ -61,7 +61,7 @@ export type ChildMessage =
   | { type: "wake"; kind: string }
   | { type: "progress"; handled: number }
   | ({ type: "snapshot" } & WorkerSnapshot)
-  | ({ type: "stopped"; pickupMs: number[] } & WorkerSnapshot)
+  | ({ type: "stopped"; pickupMs: number[]; unhandledRejections: number } & WorkerSnapshot)
   | { type: "error"; message: string };
 
 /** An IPC message of either side: an object with a string `type`. */

@@ -305,6 +305,12 @@ function report(r: Results): void {
   out.push("Idle commands per second, by command:");
   out.push(`  ours    ${perSecondBreakdown(r.oursIdle)}`);
   out.push(`  agenda  ${perSecondBreakdown(r.agendaIdle)}`);
+  for (const result of [r.ours, r.agenda, r.ceiling]) {
+    if (result.unhandledRejections > 0)
+      out.push(
+        `${result.contender}: ${fmt(result.unhandledRejections)} unhandled promise rejections in its workers (each would have ended a Node process; the bench counts them and goes on)`,
+      );
+  }
   if (r.agenda.timedOut) {
     out.push(
       `Agenda ran ${fmt(r.agenda.enqueued)} jobs capped at ${fmt(plan.agendaCapMs / 1000)} s (ours and the ceiling ran ${fmt(r.ours.enqueued)}); its jobs/s is completed / elapsed.`,
@@ -335,6 +341,7 @@ function report(r: Results): void {
       agenda_jobs: r.agenda.enqueued,
       agenda_completed: r.agenda.completed,
       agenda_time_capped: r.agenda.timedOut,
+      agenda_unhandled_rejections: r.agenda.unhandledRejections,
       ours_wake: r.oursPickup.wake ?? null,
       server: r.server,
     }),

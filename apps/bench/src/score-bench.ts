@@ -122,8 +122,14 @@ export interface ScoreRun {
   heapUsedMb: number;
   /** The worker's RSS when the run started (after start-up). */
   startRssMb: number;
-  /** The largest V8 heap in use, sampled every 50 ms. */
+  /** The largest V8 heap in use, sampled every 50 ms (garbage included). */
   peakHeapUsedMb: number;
+  /** The largest heap in use right after a full collection: what the run kept alive. */
+  liveHeapAfterGcMb: number;
+  /** The worker's V8 heap limit (lowered for the capped run). */
+  heapLimitMb: number;
+  /** Set on the run whose worker had its heap capped (--max-old-space-size). */
+  heapCapMb?: number;
   /** CPU time of the worker process during the run. */
   workerCpuS: number;
   /** CPU time of the database server process during the run (embedded server on Linux only). */
@@ -137,6 +143,8 @@ export interface ScoreBenchOptions {
   /** Sizes to measure, ascending (default [25_000, 100_000]). */
   sizes: number[];
   batchSize?: number;
+  /** Also measure the largest size in a worker started with --max-old-space-size=heapCapMb. */
+  heapCapMb?: number;
   log: (line: string) => void;
 }
 
@@ -154,10 +162,10 @@ function processCpuS(pid: number | undefined): number | null {
   }
 }
 
-async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+async function startWorker(env: NodeJS.ProcessEnv, heapCapMb?: number): Promise<ChildProcess> {
   const child = fork(workerScript, [], {
     env,
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...(heapCapMb ? [`--max-old-space-size=${heapCapMb}`] : [])],
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   await new Promise<void>((resolve, reject) => {
@@ -170,6 +178,8 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 }
 
 interface WorkerReport {
+  liveHeapAfterGcMb: number;
+  heapLimitMb: number;
   maxRssMb: number;
   startRssMb: number;
   peakHeapUsedMb: number;
@@ -235,9 +245,9 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
     let seeded = 0;
     let events = 0;
     /** One full recalculation in a fresh worker process, under a new rule version (every score changes). */
-    const measure = async (scale: number, label: string): Promise<ScoreRun> => {
+    const measure = async (scale: number, label: string, heapCapMb?: number): Promise<ScoreRun> => {
       await saveScoringRules(tenant, benchRules(scale), new Date());
-      const child = await startWorker(env);
+      const child = await startWorker(env, heapCapMb);
       try {
         child.send("mark");
         const serverCpuBefore = processCpuS(options.serverPid);
@@ -276,6 +286,9 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
           heapUsedMb: memory.heapUsedMb,
           startRssMb: memory.startRssMb,
           peakHeapUsedMb: memory.peakHeapUsedMb,
+          liveHeapAfterGcMb: memory.liveHeapAfterGcMb,
+          heapLimitMb: memory.heapLimitMb,
+          ...(heapCapMb ? { heapCapMb } : {}),
           workerCpuS: memory.cpuS,
           serverCpuS:
             serverCpuBefore === null || serverCpuAfter === null
@@ -298,6 +311,17 @@ export async function runScoreBench(options: ScoreBenchOptions): Promise<ScoreRu
       // Not reported: the first pass warms the server's JIT, so the first measured size is not penalised.
       if (index === 0) await measure(1, " (warm-up, not reported)");
       results.push(await measure(index + 2, ""));
+    }
+    if (options.heapCapMb) {
+      // The largest size again in a worker whose heap cannot grow past the cap: if the pass kept
+      // anything per lead, it would run out of memory here.
+      results.push(
+        await measure(
+          options.sizes.length + 2,
+          ` (heap capped at ${options.heapCapMb} MB)`,
+          options.heapCapMb,
+        ),
+      );
     }
     return results;
   } finally {

@@ -4,10 +4,10 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
-/** The console package's root (web/ sources, vite.config.ts, dist/). */
+/** The console package's root (web/ sources, vite.config.ts, dist/), from src/ or from the compiled dist/. */
 export const consoleRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-/** What the API serves at /console/: the Vite build output. */
-export const consoleDistDir = path.join(consoleRoot, "dist");
+/** What the API serves at /console/: the Vite build output (beside the compiled Node side in dist/). */
+export const consoleDistDir = path.join(consoleRoot, "dist", "web");
 
 const sources = [path.join(consoleRoot, "web"), path.join(consoleRoot, "vite.config.ts")];
 
@@ -66,6 +66,7 @@ const STALE_LOCK_MS = 120_000;
  */
 export async function ensureConsoleBuilt(): Promise<boolean> {
   if (isConsoleBuildFresh()) return false;
+  mkdirSync(path.dirname(LOCK), { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK);

@@ -175,6 +175,25 @@ describe("ops console in Chromium (real API, real worker, embedded database)", (
     await page.getByRole("heading", { name: `Job ${jobId}` }).waitFor();
     expect(await page.getByTestId("job-payload").textContent()).toContain('"message": "hello console"');
     expect(await page.getByTestId("job-result").textContent()).toContain('"echoed": "hello console"');
+
+    // Running a completed job again: the API refuses (409, saying why), the operator may insist.
+    await page.locator(".title-row").getByRole("button", { name: "Requeue" }).click();
+    const first = page.getByRole("dialog", { name: "Requeue this job?" });
+    await first.getByText("It already completed: it will run again.").waitFor();
+    await first.getByRole("button", { name: "Requeue" }).click();
+    const refused = page.getByRole("dialog", { name: "The API refused to requeue this job" });
+    await refused
+      .getByText(`Job ${jobId} is completed: requeueing it would run it again`, { exact: false })
+      .waitFor();
+    await refused.getByRole("button", { name: "Requeue anyway" }).click();
+    await page.getByText(`Job ${jobId} requeued`).waitFor();
+    const attempts = page
+      .locator("dl.fields dt", { hasText: "Attempts" })
+      .locator("xpath=following-sibling::dd[1]");
+    await expect.poll(() => attempts.textContent(), { timeout: 15_000 }).toBe("2");
+    await expect
+      .poll(() => page.locator(".title-row [data-status]").getAttribute("data-status"))
+      .toBe("completed");
   });
 
   it("requeue a dead letter (after a confirmation) and watch the worker complete it", async () => {

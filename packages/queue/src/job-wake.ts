@@ -85,34 +85,43 @@ async function changeStreamSignal(
   let stream: ChangeStream | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
-  function attach(opened: ChangeStream) {
+  /**
+   * Iterator mode throughout (openStream's probe used tryNext; the driver refuses to mix it with
+   * events): next() waits for an event, resuming by itself after resumable errors.
+   */
+  async function pump(opened: ChangeStream): Promise<void> {
     stream = opened;
-    opened.on("change", () => wake.fire());
-    opened.once("error", (error: unknown) => {
-      // The driver resumes on its own after resumable errors; this one ended the stream.
+    try {
+      while (!closed) {
+        await opened.next();
+        wake.fire();
+      }
+    } catch (error) {
+      if (closed) return;
       logger.warn({ err: error }, "job change stream failed; polling until it is reopened");
       stream = undefined;
-      void opened.close().catch(() => undefined);
+      await opened.close().catch(() => undefined);
       schedule();
-    });
+    }
   }
   function schedule() {
     if (closed) return;
     retry = setTimeout(() => {
       openStream(jobs).then(
         (opened) => {
-          if (closed) void opened.close();
-          else {
-            attach(opened);
-            wake.fire(); // events were missed while it was down
+          if (closed) {
+            void opened.close();
+            return;
           }
+          wake.fire(); // events were missed while it was down
+          void pump(opened);
         },
         () => schedule(),
       );
     }, CHANGE_STREAM_RETRY_MS);
     retry.unref();
   }
-  attach(first);
+  void pump(first);
   return {
     kind: "change-stream",
     endpoint: undefined,

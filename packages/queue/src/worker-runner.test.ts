@@ -3,13 +3,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, permanentFailure, retryLater } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { handlerRegistry } from "./job-definition.js";
 import type { JobHandlers } from "./job-handler.js";
 import { createQueue, type Queue } from "./queue.js";
 import { createWorkerRunner, type WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";
 
 const quiet = createLogger({ level: "silent", name: "test" });
+// The fairness burst. FerretDB writes the queue's indexes slowly (10,000 jobs take about 40 s to
+// enqueue there, the whole test's budget), so it gets a smaller burst, still far more than get done.
+const BURST = inject("mongoCapabilities").server === "ferretdb" ? 3_000 : 10_000;
 
 describe("worker runner", () => {
   let mongo: TestMongo;
@@ -443,7 +446,7 @@ describe("worker runner", () => {
     expect(job?.errors).toHaveLength(1);
   });
 
-  it("fairness: a 10,000-job burst from one tenant does not starve another tenant's job", async () => {
+  it(`fairness: a ${BURST.toLocaleString("en-US")}-job burst from one tenant does not starve another tenant's job`, async () => {
     const started = new Map<string, number>();
     const handlers: JobHandlers = {
       bulk: async () => {
@@ -454,7 +457,7 @@ describe("worker runner", () => {
       },
     };
     await queue.enqueueMany(
-      Array.from({ length: 10_000 }, (_, n) => ({ type: "bulk", clientCode: "burst", payload: { n } })),
+      Array.from({ length: BURST }, (_, n) => ({ type: "bulk", clientCode: "burst", payload: { n } })),
     );
     start(handlers, { concurrency: 10 });
     start(handlers, { concurrency: 10 });
@@ -471,7 +474,7 @@ describe("worker runner", () => {
       waits.push(started.get(String(job._id))! - enqueuedAt);
       // It did not just wait for the burst to drain.
       expect(await queue.jobs.countDocuments({ clientCode: "burst", status: "pending" })).toBeGreaterThan(
-        5_000,
+        BURST / 2,
       );
     }
     expect(Math.max(...waits), `waits ${waits.join(", ")} ms`).toBeLessThan(1_500);

@@ -34,7 +34,7 @@ const SECURITY_HEADERS = {
 } as const;
 
 export interface ConsoleOptions {
-  /** The console's build output (apps/console/dist); `npm run build:console` writes it. */
+  /** The console's build output (apps/console/dist/web); `npm run build:console` writes it. */
   root: string;
 }
 

@@ -19,6 +19,7 @@ const questions: Record<
     body: [
       `Requeue ${describe(job)}.`,
       "It goes back to pending with retries 0 and runs as soon as a worker is free.",
+      ...(job.status === "completed" ? ["It already completed: it will run again."] : []),
       ...(job.status === "processing"
         ? ["A worker may still hold it: that attempt is fenced out and can no longer finish it."]
         : []),
@@ -42,12 +43,35 @@ const questions: Record<
   }),
 };
 
+/**
+ * The API refuses to requeue a job a live worker still runs, or one that completed (409
+ * ECODRIX_JOBS_NOT_REQUEUEABLE, saying why). The operator sees that reason and may insist (force).
+ */
+async function requeue(path: `/api/admin/jobs/${string}`): Promise<boolean> {
+  try {
+    await api.post(`${path}/requeue`);
+    return true;
+  } catch (error) {
+    if (!(error instanceof ApiError && error.code === "ECODRIX_JOBS_NOT_REQUEUEABLE")) throw error;
+    const insist = await confirmAction({
+      title: "The API refused to requeue this job",
+      body: [error.message, "Requeue it anyway?"],
+      confirmLabel: "Requeue anyway",
+      danger: true,
+    });
+    if (!insist) return false;
+    await api.post(`${path}/requeue?force=true`);
+    return true;
+  }
+}
+
 async function run(action: Action, job: Job): Promise<boolean> {
   if (!(await confirmAction(questions[action](job)))) return false;
   const path = `/api/admin/jobs/${segment(job._id)}` as const;
   try {
-    if (action === "requeue") await api.post(`${path}/requeue`);
-    else if (action === "cancel") await api.post(`${path}/cancel`);
+    if (action === "requeue") {
+      if (!(await requeue(path))) return false;
+    } else if (action === "cancel") await api.post(`${path}/cancel`);
     else await api.delete(path);
     notify(
       action === "requeue"
