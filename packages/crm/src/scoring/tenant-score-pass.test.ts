@@ -224,6 +224,27 @@ describe("tenant score pass (real database)", () => {
     }
   });
 
+  it("a write that fails while the next batch is scored ends the pass with that error; the checkpoint stays behind it", async () => {
+    const seeded = makeLeads(40);
+    await insertLeads(
+      mongo.db,
+      seeded.map((lead) => ({ ...lead, stage: "qualified", events: [] })),
+    );
+    await storeRules(mongo.db, {
+      rules: [{ name: "staged", when: { field: "stage", exists: true }, points: 3 }],
+    });
+    // Every lead gets the same score: a unique index on it makes the second write of each batch fail.
+    await leads().updateMany({}, { $unset: { score: "" } });
+    await leads().createIndex({ score: 1 }, { unique: true, sparse: true, name: "make_writes_fail" });
+    try {
+      const run = pass({ batchSize: 10 });
+      await expect(run.run).rejects.toMatchObject({ code: 11000 });
+      expect(run.checkpoints).toEqual([]);
+    } finally {
+      await leads().dropIndex("make_writes_fail");
+    }
+  });
+
   it("the score write is a compare-and-set on scoreUpdatedAt: a stale view never overwrites a newer score", async () => {
     const [lead] = makeLeads(1);
     await insertLeads(mongo.db, [lead!]);

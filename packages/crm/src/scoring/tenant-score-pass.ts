@@ -82,25 +82,34 @@ interface ScoredEvent {
  * round trip overlaps the work on the batch in hand. Never more than two batches in memory.
  */
 class ReadAhead<T> {
-  private ahead: Promise<boolean> | null = null;
+  /** Settled into a value at once, so that a failed read-ahead is never an unhandled rejection. */
+  private ahead: Promise<{ more: boolean } | { error: unknown }> | null = null;
 
   constructor(private readonly cursor: FindCursor<T>) {}
+
+  private fetch(): Promise<{ more: boolean } | { error: unknown }> {
+    return this.cursor.hasNext().then(
+      (more) => ({ more }),
+      (error: unknown) => ({ error }),
+    );
+  }
 
   /** The next server batch (empty when the cursor is exhausted). */
   async take(): Promise<T[]> {
     if (this.cursor.bufferedCount() === 0) {
-      const more = await (this.ahead ?? this.cursor.hasNext());
+      const next = await (this.ahead ?? this.fetch());
       this.ahead = null;
-      if (!more && this.cursor.bufferedCount() === 0) return [];
+      if ("error" in next) throw next.error;
+      if (!next.more && this.cursor.bufferedCount() === 0) return [];
     }
     this.ahead = null;
     const batch = this.cursor.readBufferedDocuments();
-    if (!this.cursor.closed) this.ahead = this.cursor.hasNext();
+    if (!this.cursor.closed) this.ahead = this.fetch();
     return batch;
   }
 
   async close(): Promise<void> {
-    await this.ahead?.catch(() => false);
+    await this.ahead;
     await this.cursor.close();
   }
 }
@@ -302,11 +311,14 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
   const tally = compiled.newTally();
   // The write of one batch overlaps the reading and scoring of the next; its checkpoint is saved once
   // it is written, before the next batch's write starts, so a checkpoint never runs ahead of the data.
-  let writing: Promise<{ plan: BatchPlan; outcome: BatchOutcome }> | null = null;
+  // Settled into a value at once: a write failing while the next batch is scored must not be an
+  // unhandled rejection (which would end the process); settle() rethrows it.
+  let writing: Promise<{ plan: BatchPlan; outcome?: BatchOutcome; error?: unknown }> | null = null;
   const settle = async () => {
     if (!writing) return;
-    const { plan, outcome } = await writing;
+    const { plan, outcome, error } = await writing;
     writing = null;
+    if (!outcome) throw error;
     checkpoint.afterId = plan.lastId.toHexString();
     checkpoint.processed += plan.size;
     checkpoint.changed += outcome.changed;
@@ -321,12 +333,15 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
       if (batch.length === 0) break;
       const plan = await scoreBatch(options, compiled, thresholds, batch, events, tally);
       await settle();
-      writing = applyBatch(options, plan).then((outcome) => ({ plan, outcome }));
+      writing = applyBatch(options, plan).then(
+        (outcome) => ({ plan, outcome }),
+        (error: unknown) => ({ plan, error }),
+      );
     }
     await settle();
   } finally {
     // A write still in flight after a failure: let it end before the cursors close.
-    await (writing as Promise<unknown> | null)?.catch(() => undefined);
+    await (writing as Promise<unknown> | null);
     await Promise.allSettled([leadsCursor.close(), events?.close()]);
   }
   return {
