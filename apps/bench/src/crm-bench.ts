@@ -1,72 +1,258 @@
 /**
- * `npm run bench:crm`: the CRM's figures. Phase "scoring": a full lead score recalculation (the
- * `score_recalculation` job in a real worker process) of 100,000 leads × 10 rules with their events,
- * and its memory at 25,000 leads against 100,000. Prints a table to stdout; the last line is one JSON
- * object with the figures. Progress goes to stderr.
+ * `npm run bench:crm`: the CRM's figures, one phase after another on one database server. Progress
+ * goes to stderr; the last line of stdout is one JSON object with every phase's figures.
+ *
+ * - automation (`automation_*`): from the PATCH that confirms an appointment to the `send_whatsapp`
+ *   job its automation (runbook §1 step 7) schedules having completed, at 20 confirmations per second
+ *   for 30 s, with 2 worker processes (the product's worker, crm-bench-worker.ts). Target p95 ≤ 1 s.
+ *
+ * - scoring (`score_*`, crm-scoring-phase.ts): a full lead score recalculation of 100,000 leads × 10
+ *   rules with their events in a real worker process, and its memory at 25,000 against 100,000 leads.
  *
  * Uses MONGODB_URI when set; otherwise starts one embedded mongo-java-server (in memory) and stops it
- * at the end. See apps/bench/README.md.
+ * at the end. Figures on the embedded server are not MongoDB figures (see apps/bench/README.md).
  */
+import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { buildApp } from "@ecodrix/api";
+import { createLogger } from "@ecodrix/platform";
+import { createQueue, type JobDocument } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
-import { runScoreBench, type ScoreRun } from "./score-bench.js";
+import { MongoClient } from "mongodb";
+import type { CrmBenchWorkerConfig, CrmBenchWorkerMessage } from "./crm-bench-worker.js";
+import { measureScoring } from "./crm-scoring-phase.js";
 
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, "../../..");
 const log = (line: string) => process.stderr.write(`[bench:crm] ${line}\n`);
 
-function sizesFromEnv(): number[] {
-  const raw = process.env.BENCH_SCORE_LEADS ?? "25000,100000";
-  const sizes = raw.split(",").map((part) => Number(part.trim()));
-  if (
-    sizes.some((size) => !Number.isInteger(size) || size <= 0) ||
-    sizes.some((size, i) => i > 0 && size <= (sizes[i - 1] ?? 0))
-  ) {
-    throw new Error("BENCH_SCORE_LEADS must be ascending positive integers, e.g. 25000,100000");
-  }
-  return sizes;
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
 }
 
-const fmt = (value: number, digits = 0) =>
-  value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-
-function scoringTable(runs: ScoreRun[]): string {
-  const rows = [
-    [
-      "leads",
-      "events",
-      "changed",
-      "handler s",
-      "leads/s",
-      "worker CPU s",
-      "server CPU s",
-      "leads per CPU s",
-      "RSS MB before",
-      "peak RSS MB",
-      "V8 heap limit MB",
-      "peak heap used MB",
-      "live heap after full GC MB",
-    ],
-    ...runs.map((run) => [
-      run.heapCapMb === undefined ? fmt(run.leads) : `${fmt(run.leads)} (heap cap ${run.heapCapMb} MB)`,
-      fmt(run.events),
-      fmt(run.changed),
-      fmt(run.handlerMs / 1000, 1),
-      fmt(run.leadsPerS),
-      fmt(run.workerCpuS, 1),
-      run.serverCpuS === null ? "n/a" : fmt(run.serverCpuS, 1),
-      fmt(run.leads / (run.workerCpuS + (run.serverCpuS ?? 0))),
-      fmt(run.startRssMb, 1),
-      fmt(run.maxRssMb, 1),
-      fmt(run.heapLimitMb, 0),
-      fmt(run.peakHeapUsedMb, 1),
-      run.liveHeapAfterGcMb === 0 ? "no full GC" : fmt(run.liveHeapAfterGcMb, 1),
-    ]),
-  ];
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  const line = (row: string[]) => `| ${row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join(" | ")} |`;
-  const [header, ...body] = rows;
-  return [line(header ?? []), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join(
-    "\n",
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
   );
+}
+
+export interface AutomationPlan {
+  ratePerSecond: number;
+  durationSeconds: number;
+  workerProcesses: number;
+}
+
+export interface AutomationFigures {
+  automation_p50_ms: number;
+  automation_p95_ms: number;
+  automation_p99_ms: number;
+  automation_max_ms: number;
+  automation_sends: number;
+  automation_expected: number;
+  automation_patch_p95_ms: number;
+  automation_rate_per_s: number;
+  automation_duration_s: number;
+  automation_worker_processes: number;
+  /** "stand-in": this codebase had no send_whatsapp handler; the job completes without sending. */
+  automation_send_whatsapp_handler: "stand-in" | "product";
+}
+
+/** Starts one product worker process; resolves when it has started claiming. */
+async function startWorker(config: CrmBenchWorkerConfig) {
+  const child = fork(path.join(here, "crm-bench-worker.ts"), [JSON.stringify(config)], {
+    cwd: repoRoot,
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = (type: CrmBenchWorkerMessage["type"]) =>
+    new Promise<CrmBenchWorkerMessage>((resolve, reject) => {
+      const onMessage = (message: CrmBenchWorkerMessage) => {
+        if (message.type !== type) return;
+        child.off("message", onMessage);
+        resolve(message);
+      };
+      child.on("message", onMessage);
+      child.once("exit", (code) => reject(new Error(`bench worker exited (${code}) before ${type}`)));
+    });
+  const ready = (await next("ready")) as Extract<CrmBenchWorkerMessage, { type: "ready" }>;
+  return {
+    standIn: ready.standIn,
+    async stop() {
+      const stopped = next("stopped");
+      child.send({ type: "stop" });
+      await stopped;
+    },
+  };
+}
+
+/** The automation phase: its own databases on `uri`, dropped at the end. */
+export async function measureAutomation(uri: string, plan: AutomationPlan): Promise<AutomationFigures> {
+  const run = randomBytes(4).toString("hex");
+  const dbName = `bench_crm_${run}`;
+  const tenantDbName = `${dbName}_tenant`;
+  const coreApiToken = `bench_${randomBytes(24).toString("hex")}`;
+  const encryptionKey = randomBytes(32).toString("hex");
+  const client = new MongoClient(uri);
+  await client.connect();
+  const db = client.db(dbName);
+  const queue = createQueue({ db });
+  await queue.ensureIndexes();
+  const app = await buildApp({
+    config: { coreApiToken, encryptionKeys: [Buffer.from(encryptionKey, "hex")] },
+    db,
+    logger: createLogger({ level: "warn", name: "crm-bench-api", destination: process.stderr }),
+    queue,
+    authRateLimit: { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
+  });
+  const base = await app.listen({ port: 0, host: "127.0.0.1" });
+  const workers: Awaited<ReturnType<typeof startWorker>>[] = [];
+  try {
+    const call = async (method: string, url: string, headers: Record<string, string>, body?: unknown) => {
+      const response = await fetch(`${base}${url}`, {
+        method,
+        headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      if (response.status >= 300) throw new Error(`${method} ${url} → ${response.status} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const admin = { "x-core-api-key": coreApiToken };
+    // Runbook §1 steps 1, 3 and 7 (the templates as step 5's sync stores them).
+    const created = await call("POST", "/api/clients", admin, {
+      name: "Bench Clinic",
+      email: "hello@benchclinic.example.com",
+      clientCode: "benchclinic",
+    });
+    const tenant = { "x-client-code": "benchclinic", "x-api-key": String(created.apiKey) };
+    await call("POST", "/api/clients/benchclinic/datasource", admin, {
+      dbUri: `${uri.replace(/\/$/, "")}/${tenantDbName}`,
+    });
+    await client
+      .db(tenantDbName)
+      .collection("whatsapp_templates")
+      .insertOne({ name: "appointment_confirmed", language: "en_US", status: "APPROVED", components: [] });
+    await call("POST", "/api/crm/automations", tenant, {
+      name: "Appointment Confirmed WA",
+      trigger: "appointment_confirmed",
+      triggerConfig: {},
+      actions: [
+        {
+          type: "send_whatsapp",
+          delayMinutes: 0,
+          config: { templateName: "appointment_confirmed", language: "en_US" },
+        },
+      ],
+    });
+
+    for (let index = 0; index < plan.workerProcesses; index++) {
+      workers.push(await startWorker({ uri, dbName, encryptionKey, coreApiToken }));
+    }
+    const standIn = workers.every((worker) => worker.standIn);
+
+    const total = plan.ratePerSecond * plan.durationSeconds;
+    log(`setup: ${total} leads with an appointment each`);
+    const appointments: string[] = [];
+    const setupConcurrency = 8;
+    for (let start = 0; start < total; start += setupConcurrency) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(setupConcurrency, total - start) }, async (_unused, offset) => {
+          const index = start + offset;
+          const lead = await call("POST", "/api/crm/leads", tenant, {
+            name: `Bench Lead ${index}`,
+            phone: `+9198${String(10_000_000 + index).padStart(8, "0")}`,
+          });
+          const appointment = await call("POST", "/api/crm/appointments", tenant, {
+            leadId: lead.id,
+            startsAt: new Date(Date.now() + 86_400_000 + index * 60_000).toISOString(),
+          });
+          return String(appointment.id);
+        }),
+      );
+      appointments.push(...batch);
+    }
+    // Let the workers finish the setup's own events (lead_created, appointment_booked) first.
+    for (;;) {
+      const backlog = await queue.jobs.countDocuments({
+        type: "automation_event",
+        status: { $in: ["pending", "processing"] },
+      });
+      if (backlog === 0) break;
+      await sleep(200);
+    }
+
+    log(
+      `measuring: ${plan.ratePerSecond} confirmations/s for ${plan.durationSeconds} s, ${plan.workerProcesses} worker processes`,
+    );
+    const patchedAt = new Map<string, number>();
+    const patchLatencies: number[] = [];
+    const started = Date.now();
+    const interval = 1000 / plan.ratePerSecond;
+    const requests: Promise<void>[] = [];
+    for (const [index, id] of appointments.entries()) {
+      const due = started + index * interval;
+      const wait = due - Date.now();
+      if (wait > 0) await sleep(wait);
+      const at = Date.now();
+      patchedAt.set(id, at);
+      requests.push(
+        call("PATCH", `/api/crm/appointments/${id}`, tenant, { status: "confirmed" }).then(() => {
+          patchLatencies.push(Date.now() - at);
+        }),
+      );
+    }
+    await Promise.all(requests);
+    const deadline = Date.now() + 120_000;
+    let sends: JobDocument[] = [];
+    while (Date.now() < deadline) {
+      sends = await queue.jobs
+        .find({ type: "send_whatsapp", clientCode: "benchclinic", status: "completed" })
+        .toArray();
+      if (sends.length >= total) break;
+      await sleep(250);
+    }
+    const latencies = sends
+      .map((job) => {
+        const appointmentId = (job.payload.context as { appointmentId?: string } | undefined)?.appointmentId;
+        const at = appointmentId ? patchedAt.get(appointmentId) : undefined;
+        return at !== undefined && job.completedAt ? job.completedAt.getTime() - at : Number.NaN;
+      })
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    patchLatencies.sort((a, b) => a - b);
+    return {
+      automation_p50_ms: percentile(latencies, 50),
+      automation_p95_ms: percentile(latencies, 95),
+      automation_p99_ms: percentile(latencies, 99),
+      automation_max_ms: latencies[latencies.length - 1] ?? Number.NaN,
+      automation_sends: latencies.length,
+      automation_expected: total,
+      automation_patch_p95_ms: percentile(patchLatencies, 95),
+      automation_rate_per_s: plan.ratePerSecond,
+      automation_duration_s: plan.durationSeconds,
+      automation_worker_processes: plan.workerProcesses,
+      automation_send_whatsapp_handler: standIn ? "stand-in" : "product",
+    };
+  } finally {
+    for (const worker of workers) await worker.stop().catch(() => {});
+    await app.close();
+    await client
+      .db(tenantDbName)
+      .dropDatabase()
+      .catch(() => {});
+    await db.dropDatabase().catch(() => {});
+    await client.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -74,67 +260,39 @@ async function main(): Promise<void> {
   log(external ? "using MONGODB_URI" : "starting the embedded MongoDB server (mongo-java-server, in memory)");
   const server = external ? undefined : await startEmbeddedMongo();
   const uri = external ?? server?.uri ?? "";
-  process.once("SIGINT", () => {
-    void (server?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
-  });
-  const figures: Record<string, number | string | boolean | null> = {};
-  const lines: string[] = [
-    `CRM benchmark, ${new Date().toISOString()}; node ${process.version}; ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}); server: ${external ? "MONGODB_URI" : "embedded mongo-java-server (in memory), not a real mongod"}`,
-  ];
   try {
-    const runs = await runScoreBench({
-      uri,
-      ...(server?.pid === undefined ? {} : { serverPid: server.pid }),
-      sizes: sizesFromEnv(),
-      ...(process.env.BENCH_SCORE_BATCH ? { batchSize: Number(process.env.BENCH_SCORE_BATCH) } : {}),
-      heapCapMb: Number(process.env.BENCH_SCORE_HEAP_CAP_MB ?? 64),
-      log,
+    const automation = await measureAutomation(uri, {
+      ratePerSecond: intFromEnv("BENCH_CRM_RATE", 20),
+      durationSeconds: intFromEnv("BENCH_CRM_SECONDS", 30),
+      workerProcesses: 2,
     });
-    const measured = runs.filter((run) => run.heapCapMb === undefined);
-    const capped = runs.find((run) => run.heapCapMb !== undefined);
-    const largest = measured.at(-1) as ScoreRun;
-    const load = os
-      .loadavg()
-      .map((value) => value.toFixed(1))
-      .join(" / ");
-    const smallest = measured[0] as ScoreRun;
-    lines.push(
-      "",
-      "Lead scoring: score_recalculation of one tenant, 10 rules (6 on events, 30-day decay), a new rule version per run so every score changes",
-      scoringTable(runs),
-      "",
-      `load average (1 / 5 / 15 min) at the end: ${load} on ${os.cpus().length} cores — wall-clock figures shrink when the machine is shared; CPU seconds do not`,
-      `target: ≥ 5,000 leads/s → ${fmt(largest.leadsPerS)} leads/s at ${fmt(largest.leads)} leads (${largest.leadsPerS >= 5_000 ? "met" : "NOT met"}); memory flat in the number of leads → peak RSS ${fmt(smallest.maxRssMb, 1)} MB at ${fmt(smallest.leads)} leads, ${fmt(largest.maxRssMb, 1)} MB at ${fmt(largest.leads)}; live heap after a full GC ${fmt(smallest.liveHeapAfterGcMb, 1)} MB and ${fmt(largest.liveHeapAfterGcMb, 1)} MB`,
-      capped
-        ? `with the worker's heap capped at ${capped.heapCapMb} MB (--max-old-space-size), ${fmt(capped.leads)} leads were recalculated too (peak RSS ${fmt(capped.maxRssMb, 1)} MB): nothing is kept per lead`
-        : "",
+    const round = (value: number) => (Number.isFinite(value) ? Math.round(value) : null);
+    process.stdout.write(
+      [
+        "figure | value",
+        "--- | ---",
+        `automation p50 / p95 / p99 / max (PATCH confirmed → send_whatsapp completed) | ${round(automation.automation_p50_ms)} / ${round(automation.automation_p95_ms)} / ${round(automation.automation_p99_ms)} / ${round(automation.automation_max_ms)} ms (target p95 ≤ 1000)`,
+        `sends completed | ${automation.automation_sends} of ${automation.automation_expected}`,
+        `PATCH response p95 | ${round(automation.automation_patch_p95_ms)} ms`,
+        `send_whatsapp handler | ${automation.automation_send_whatsapp_handler}`,
+        "",
+      ].join("\n"),
     );
-    Object.assign(figures, {
-      score_leads_per_s: Math.round(largest.leadsPerS),
-      score_peak_rss_mb: largest.maxRssMb,
-      score_leads: largest.leads,
-      score_events: largest.events,
-      score_changed: largest.changed,
-      score_rules: 10,
-      score_handler_s: Math.round(largest.handlerMs / 100) / 10,
-      score_wall_s: Math.round(largest.wallMs / 100) / 10,
-      score_small_leads: smallest.leads,
-      score_small_leads_per_s: Math.round(smallest.leadsPerS),
-      score_small_peak_rss_mb: smallest.maxRssMb,
-      score_worker_cpu_s: largest.workerCpuS,
-      score_server_cpu_s: largest.serverCpuS,
-      score_live_heap_mb: largest.liveHeapAfterGcMb,
-      score_small_live_heap_mb: smallest.liveHeapAfterGcMb,
-      score_capped_heap_mb: capped?.heapCapMb ?? null,
-      score_capped_leads: capped?.leads ?? null,
-      score_capped_peak_rss_mb: capped?.maxRssMb ?? null,
-      load_average_1m: Math.round((os.loadavg()[0] ?? 0) * 10) / 10,
-    });
-    figures.server = external ? "MONGODB_URI" : "embedded mongo-java-server";
+    const scoring = await measureScoring(uri, server?.pid);
+    process.stdout.write(`${scoring.lines.join("\n")}\n\n`);
+    const figures = {
+      ...automation,
+      ...scoring.figures,
+      server: external ? "MONGODB_URI" : "embedded mongo-java-server (in memory)",
+      cpus: os.cpus().length,
+      node: process.version,
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
     await server?.stop();
   }
-  process.stdout.write(`${lines.join("\n")}\n\n${JSON.stringify(figures)}\n`);
 }
 
-await main();
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+}

@@ -1,4 +1,4 @@
-import { leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
+import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
@@ -14,4 +14,5 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   scoreRecalculationJob,
   leadScoreRecalculationJob,
   createMeetJob,
+  ...crmJobDefinitions,
 ];

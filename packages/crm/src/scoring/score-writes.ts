@@ -2,11 +2,12 @@ import { isDuplicateKeyError } from "@ecodrix/platform";
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import { type Db, ObjectId, type UpdateFilter } from "mongodb";
 import { automationEventContract } from "../automations/automation-contracts.js";
+import { AUTOMATIONS_COLLECTION } from "../automations/automation-types.js";
+import { LEAD_EVENTS_COLLECTION } from "../events/lead-event-types.js";
+import { LEADS_COLLECTION } from "../leads/lead-types.js";
 import type { LeadScoreFields, PendingScoreEvent, ScoreResult } from "./scoring-types.js";
 
-export const LEADS_COLLECTION = "leads";
-export const LEAD_EVENTS_COLLECTION = "lead_events";
-export const AUTOMATIONS_COLLECTION = "automations";
+export { AUTOMATIONS_COLLECTION, LEAD_EVENTS_COLLECTION, LEADS_COLLECTION };
 
 /** The lead fields scoring reads: what the rules look at, the stored score, and a pending outbox entry. */
 export const SCORE_PROJECTION = {

@@ -91,13 +91,17 @@ export function createCapabilityRegistry(capabilities: readonly Capability[]): C
       if (offboardNames.has(step.name)) throw new Error(`offboarding step ${step.name} is defined twice`);
       offboardNames.add(step.name);
     }
-    // Several capabilities may index one collection (scoring adds its index to the CRM's `leads`), but
-    // an index name declared twice on a collection is a mistake.
+    // Several modules may index one collection (leads: the CRM's lists and lead scoring's write
+    // fence); the same index name twice on one collection is a mistake.
     for (const spec of capability.tenantIndexes ?? []) {
       for (const index of spec.indexes) {
-        const name = `${spec.collection}.${index.name ?? Object.entries(index.key).flat().join("_")}`;
-        if (tenantIndexNames.has(name)) throw new Error(`tenant index ${name} is declared twice`);
-        tenantIndexNames.add(name);
+        const key = `${spec.collection}.${index.name ?? JSON.stringify(index.key)}`;
+        if (tenantIndexNames.has(key)) {
+          throw new Error(
+            `tenant collection ${spec.collection} declares index ${index.name ?? "(unnamed)"} twice`,
+          );
+        }
+        tenantIndexNames.add(key);
       }
     }
   }
