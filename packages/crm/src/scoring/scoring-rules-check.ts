@@ -11,7 +11,6 @@ import type {
 
 export const ScoringErrorCode = {
   invalidRules: "ECODRIX_SCORING_INVALID_RULES",
-  leadNotFound: "ECODRIX_LEADS_NOT_FOUND",
 } as const;
 
 /**

@@ -1,7 +1,7 @@
 import type { TenantConnectionPool } from "@ecodrix/domain";
-import { notFound } from "@ecodrix/platform";
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import { ObjectId } from "mongodb";
+import { leadNotFound } from "../shared/crm-errors.js";
 import { LEADS_COLLECTION } from "./score-writes.js";
 import {
   leadScoreDedupeKey,
@@ -9,7 +9,7 @@ import {
   scoreRecalculationContract,
   tenantRecalculationDedupeKey,
 } from "./scoring-contracts.js";
-import { checkScoringRuleSet, ScoringErrorCode } from "./scoring-rules-check.js";
+import { checkScoringRuleSet } from "./scoring-rules-check.js";
 import { loadScoringRules, saveScoringRules } from "./scoring-rules-repository.js";
 import type { ScoringRuleSet, StoredScoringRules } from "./scoring-types.js";
 
@@ -66,7 +66,7 @@ export function createScoringService(deps: {
       const exists = await deps.tenantConnections.withDb(clientCode, (db) =>
         db.collection(LEADS_COLLECTION).findOne({ _id: id }, { projection: { _id: 1 } }),
       );
-      if (!exists) throw notFound(ScoringErrorCode.leadNotFound, `Lead ${leadId} not found`);
+      if (!exists) throw leadNotFound(leadId);
       const job = await enqueueJob(deps.queue, leadScoreRecalculationContract, {
         clientCode,
         payload: { leadId: id.toHexString() },
