@@ -56,7 +56,8 @@ export function createScoringService(deps: {
       const stored = await deps.tenantConnections.withDb(clientCode, (db) =>
         saveScoringRules(db, ruleSet, clock()),
       );
-      // A pass already running keeps its rules; the dedupe key then gives back the pending one, if any.
+      // While a recalculation of the tenant is pending or running, this returns it: a running one notices
+      // the new version at its next batch and starts over under it.
       const { jobId } = await recalculateAll(clientCode);
       return { ...stored, recalculationJobId: jobId };
     },

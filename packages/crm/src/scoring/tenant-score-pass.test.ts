@@ -21,6 +21,7 @@ import {
   scoreUpdate,
 } from "./score-writes.js";
 import { scoringCapability } from "./scoring-capability.js";
+import { saveScoringRules } from "./scoring-rules-repository.js";
 import type { LeadScoreFields } from "./scoring-types.js";
 import { runTenantScorePass, type TenantCheckpoint } from "./tenant-score-pass.js";
 
@@ -132,6 +133,47 @@ describe("tenant score pass (real database)", () => {
       if (id <= (checkpoint.afterId as string)) expect(lead.scoreUpdatedAt?.getTime()).toBe(before.get(id));
       expect(lead.score).toBe(expected(seeded.find((s) => s._id.equals(lead._id))!).score);
     }
+  });
+
+  it("rules changed during a pass (or since its checkpoint) make it start over under the new ones", async () => {
+    const seeded = makeLeads(30);
+    await insertLeads(
+      mongo.db,
+      seeded.map((lead) => ({ ...lead, stage: "new", events: [] })),
+    );
+    const worth = (points: number) => ({
+      rules: [{ name: "staged", when: { field: "stage", exists: true }, points }],
+    });
+    await storeRules(mongo.db, worth(10));
+    let changed = false;
+    const during = pass({
+      batchSize: 10,
+      onBatch: async () => {
+        if (!changed) {
+          changed = true;
+          await saveScoringRules(mongo.db, worth(20), new Date());
+        }
+        return true;
+      },
+    });
+    const summary = await during.run;
+    expect(summary).toMatchObject({ status: "done", processed: 30, rulesVersion: 2, restartedForRules: 1 });
+    // The batch already being written when the change was seen is finished first (10, 20), then all again.
+    expect(during.checkpoints.map((c) => [c.rulesVersion, c.processed])).toEqual([
+      [1, 10],
+      [1, 20],
+      [2, 10],
+      [2, 20],
+      [2, 30],
+    ]);
+    expect(await leads().countDocuments({ score: 20 })).toBe(30);
+
+    // A checkpoint written under version 2 while the rules are now at version 3: everything again.
+    const stale = during.checkpoints[3]!;
+    await saveScoringRules(mongo.db, worth(30), new Date());
+    const resumed = await pass({ batchSize: 10, resumeFrom: stale }).run;
+    expect(resumed).toMatchObject({ processed: 30, rulesVersion: 3, restartedForRules: 1 });
+    expect(await leads().countDocuments({ score: 30 })).toBe(30);
   });
 
   it("crossing a lead_score_reached threshold upwards fires one automation_event and writes score_changed, once", async () => {
