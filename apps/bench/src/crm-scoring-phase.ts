@@ -24,6 +24,10 @@ function sizesFromEnv(): number[] {
   return sizes;
 }
 
+/** "no full GC" when the pass needed none (then nothing was measured, not zero). */
+const live = (run: ScoreRun) =>
+  run.liveHeapAfterGcMb === 0 ? "none (no full GC ran)" : `${fmt(run.liveHeapAfterGcMb, 1)} MB`;
+
 const fmt = (value: number, digits = 0) =>
   value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
@@ -94,7 +98,7 @@ export async function measureScoring(
     scoringTable(runs),
     "",
     `load average (1 / 5 / 15 min) at the end: ${load} on ${os.cpus().length} cores — wall-clock figures shrink when the machine is shared; CPU seconds do not`,
-    `target: ≥ 5,000 leads/s → ${fmt(largest.leadsPerS)} leads/s at ${fmt(largest.leads)} leads (${largest.leadsPerS >= 5_000 ? "met" : "NOT met"}); memory flat in the number of leads → peak RSS ${fmt(smallest.maxRssMb, 1)} MB at ${fmt(smallest.leads)} leads, ${fmt(largest.maxRssMb, 1)} MB at ${fmt(largest.leads)}; live heap after a full GC ${fmt(smallest.liveHeapAfterGcMb, 1)} MB and ${fmt(largest.liveHeapAfterGcMb, 1)} MB`,
+    `target: ≥ 5,000 leads/s → ${fmt(largest.leadsPerS)} leads/s at ${fmt(largest.leads)} leads (${largest.leadsPerS >= 5_000 ? "met" : "NOT met"}); memory flat in the number of leads → peak RSS ${fmt(smallest.maxRssMb, 1)} MB at ${fmt(smallest.leads)} leads, ${fmt(largest.maxRssMb, 1)} MB at ${fmt(largest.leads)}; live heap after a full GC ${live(smallest)} and ${live(largest)}`,
     capped
       ? `with the worker's heap capped at ${capped.heapCapMb} MB (--max-old-space-size), ${fmt(capped.leads)} leads were recalculated too (peak RSS ${fmt(capped.maxRssMb, 1)} MB): nothing is kept per lead`
       : "",

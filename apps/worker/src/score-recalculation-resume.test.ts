@@ -133,7 +133,8 @@ describe("nightly score_recalculation: a worker killed mid-run, another finishes
     expect(checkpoint.processed).toBeLessThan(3_000);
     const afterId = checkpoint.afterId as string;
 
-    // The rules change before the second worker runs: a lead scored again gets 20 points, a lead left
+    // The rule's points change before the second worker runs, by hand and without a new version (a new
+    // version would rightly make the pass start over): a lead scored again gets 20 points, a lead left
     // alone keeps the first worker's 10. That tells, lead by lead, what was redone.
     for (const code of Object.keys(tenants)) {
       await tenantDb(code)

@@ -255,7 +255,7 @@ describe("lead scoring routes (API + worker, real database)", () => {
     expect(foreign.statusCode).toBe(404);
     expect(foreign.json()).toMatchObject({
       message: `Lead ${leadId.toHexString()} not found`,
-      code: "ECODRIX_LEADS_NOT_FOUND",
+      code: "ECODRIX_CRM_LEAD_NOT_FOUND",
     });
     // Nor can Beta read Alpha's job.
     const peek = await api.app.inject({

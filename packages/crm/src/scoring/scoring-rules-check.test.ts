@@ -60,7 +60,7 @@ describe("scoring rules check", () => {
       /^body\/rules\/0\/when\/withinDays is only allowed in an event condition/,
     );
     expect(messageOf(rule({ event: "message_raed", withinDays: 3 }))).toMatch(
-      /^body\/rules\/0\/when\/event must be one of lead_created, message_sent/,
+      /^body\/rules\/0\/when\/event must be one of lead_created, stage_changed, .*message_read/,
     );
     expect(messageOf(rule({ event: "score_changed", withinDays: 3 }))).toMatch(
       /^body\/rules\/0\/when\/event/,

@@ -1,4 +1,5 @@
 import { badRequest } from "@ecodrix/platform";
+import { LEAD_EVENT_TYPES } from "../events/lead-event-types.js";
 import type {
   EventCondition,
   FieldCondition,
@@ -10,28 +11,16 @@ import type {
 
 export const ScoringErrorCode = {
   invalidRules: "ECODRIX_SCORING_INVALID_RULES",
-  leadNotFound: "ECODRIX_LEADS_NOT_FOUND",
 } as const;
 
 /**
- * Lead event types a rule's event condition may name: the types the CRM writes to `lead_events`.
- * `score_changed` is left out on purpose (a score depending on its own changes would never settle).
+ * Lead event types a rule's event condition may name: every type the CRM writes to `lead_events`
+ * (events/lead-event-types.ts), but `score_changed` (a score depending on its own changes would never
+ * settle).
  */
-export const SCORING_EVENT_TYPES = [
-  "lead_created",
-  "message_sent",
-  "message_delivered",
-  "message_read",
-  "message_failed",
-  "appointment_booked",
-  "appointment_confirmed",
-  "appointment_cancelled",
-  "appointment_completed",
-  "appointment_no_show",
-  "stage_changed",
-  "tag_added",
-  "custom_event",
-] as const;
+export const SCORING_EVENT_TYPES: readonly string[] = LEAD_EVENT_TYPES.filter(
+  (type) => type !== "score_changed",
+);
 
 const EVENT_TYPES = new Set<string>(SCORING_EVENT_TYPES);
 

@@ -11,8 +11,10 @@ export const MAX_AT_LEAST = 1000;
 export const MAX_POINTS = 10_000;
 export const MAX_IN_VALUES = 100;
 
-/** maxLength applies to text only. */
-const fieldValueSchema = { type: ["string", "number", "boolean"], maxLength: 200 } as const;
+/** Text, number or yes/no (anyOf rather than a type list: the API's ajv is strict about union types). */
+const fieldValueSchema = {
+  anyOf: [{ type: "string", maxLength: 200 }, { type: "number" }, { type: "boolean" }],
+} as const;
 
 export const ruleConditionSchema = {
   type: "object",

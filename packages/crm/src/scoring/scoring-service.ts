@@ -1,7 +1,7 @@
 import type { TenantConnectionPool } from "@ecodrix/domain";
-import { notFound } from "@ecodrix/platform";
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import { ObjectId } from "mongodb";
+import { leadNotFound } from "../shared/crm-errors.js";
 import { LEADS_COLLECTION } from "./score-writes.js";
 import {
   leadScoreDedupeKey,
@@ -9,7 +9,7 @@ import {
   scoreRecalculationContract,
   tenantRecalculationDedupeKey,
 } from "./scoring-contracts.js";
-import { checkScoringRuleSet, ScoringErrorCode } from "./scoring-rules-check.js";
+import { checkScoringRuleSet } from "./scoring-rules-check.js";
 import { loadScoringRules, saveScoringRules } from "./scoring-rules-repository.js";
 import type { ScoringRuleSet, StoredScoringRules } from "./scoring-types.js";
 
@@ -56,7 +56,8 @@ export function createScoringService(deps: {
       const stored = await deps.tenantConnections.withDb(clientCode, (db) =>
         saveScoringRules(db, ruleSet, clock()),
       );
-      // A pass already running keeps its rules; the dedupe key then gives back the pending one, if any.
+      // While a recalculation of the tenant is pending or running, this returns it: a running one notices
+      // the new version at its next batch and starts over under it.
       const { jobId } = await recalculateAll(clientCode);
       return { ...stored, recalculationJobId: jobId };
     },
@@ -66,7 +67,7 @@ export function createScoringService(deps: {
       const exists = await deps.tenantConnections.withDb(clientCode, (db) =>
         db.collection(LEADS_COLLECTION).findOne({ _id: id }, { projection: { _id: 1 } }),
       );
-      if (!exists) throw notFound(ScoringErrorCode.leadNotFound, `Lead ${leadId} not found`);
+      if (!exists) throw leadNotFound(leadId);
       const job = await enqueueJob(deps.queue, leadScoreRecalculationContract, {
         clientCode,
         payload: { leadId: id.toHexString() },

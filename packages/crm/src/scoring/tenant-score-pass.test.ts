@@ -21,6 +21,7 @@ import {
   scoreUpdate,
 } from "./score-writes.js";
 import { scoringCapability } from "./scoring-capability.js";
+import { saveScoringRules } from "./scoring-rules-repository.js";
 import type { LeadScoreFields } from "./scoring-types.js";
 import { runTenantScorePass, type TenantCheckpoint } from "./tenant-score-pass.js";
 
@@ -134,6 +135,47 @@ describe("tenant score pass (real database)", () => {
     }
   });
 
+  it("rules changed during a pass (or since its checkpoint) make it start over under the new ones", async () => {
+    const seeded = makeLeads(30);
+    await insertLeads(
+      mongo.db,
+      seeded.map((lead) => ({ ...lead, stage: "new", events: [] })),
+    );
+    const worth = (points: number) => ({
+      rules: [{ name: "staged", when: { field: "stage", exists: true }, points }],
+    });
+    await storeRules(mongo.db, worth(10));
+    let changed = false;
+    const during = pass({
+      batchSize: 10,
+      onBatch: async () => {
+        if (!changed) {
+          changed = true;
+          await saveScoringRules(mongo.db, worth(20), new Date());
+        }
+        return true;
+      },
+    });
+    const summary = await during.run;
+    expect(summary).toMatchObject({ status: "done", processed: 30, rulesVersion: 2, restartedForRules: 1 });
+    // The batch already being written when the change was seen is finished first (10, 20), then all again.
+    expect(during.checkpoints.map((c) => [c.rulesVersion, c.processed])).toEqual([
+      [1, 10],
+      [1, 20],
+      [2, 10],
+      [2, 20],
+      [2, 30],
+    ]);
+    expect(await leads().countDocuments({ score: 20 })).toBe(30);
+
+    // A checkpoint written under version 2 while the rules are now at version 3: everything again.
+    const stale = during.checkpoints[3]!;
+    await saveScoringRules(mongo.db, worth(30), new Date());
+    const resumed = await pass({ batchSize: 10, resumeFrom: stale }).run;
+    expect(resumed).toMatchObject({ processed: 30, rulesVersion: 3, restartedForRules: 1 });
+    expect(await leads().countDocuments({ score: 30 })).toBe(30);
+  });
+
   it("crossing a lead_score_reached threshold upwards fires one automation_event and writes score_changed, once", async () => {
     const [hot, cold] = makeLeads(2);
     await insertLeads(mongo.db, [
@@ -221,6 +263,27 @@ describe("tenant score pass (real database)", () => {
     expect(summary.processed).toBe(12 - gone.length);
     for (const lead of seeded.filter((s) => !gone.includes(s))) {
       expect((await leads().findOne({ _id: lead._id }))?.score).toBe(expected(lead).score);
+    }
+  });
+
+  it("a write that fails while the next batch is scored ends the pass with that error; the checkpoint stays behind it", async () => {
+    const seeded = makeLeads(40);
+    await insertLeads(
+      mongo.db,
+      seeded.map((lead) => ({ ...lead, stage: "qualified", events: [] })),
+    );
+    await storeRules(mongo.db, {
+      rules: [{ name: "staged", when: { field: "stage", exists: true }, points: 3 }],
+    });
+    // Every lead gets the same score: a unique index on it makes the second write of each batch fail.
+    await leads().updateMany({}, { $unset: { score: "" } });
+    await leads().createIndex({ score: 1 }, { unique: true, sparse: true, name: "make_writes_fail" });
+    try {
+      const run = pass({ batchSize: 10 });
+      await expect(run.run).rejects.toMatchObject({ code: 11000 });
+      expect(run.checkpoints).toEqual([]);
+    } finally {
+      await leads().dropIndex("make_writes_fail");
     }
   });
 

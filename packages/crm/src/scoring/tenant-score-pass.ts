@@ -19,8 +19,8 @@ import {
   scoreFence,
   scoreUpdate,
 } from "./score-writes.js";
-import { loadScoringRules } from "./scoring-rules-repository.js";
-import type { LeadScoreFields } from "./scoring-types.js";
+import { loadScoringRules, SCORING_RULES_COLLECTION } from "./scoring-rules-repository.js";
+import type { LeadScoreFields, StoredScoringRules } from "./scoring-types.js";
 
 export const DEFAULT_BATCH_SIZE = 1_000;
 /** Events are read ahead in larger batches: a lead has several. */
@@ -55,6 +55,8 @@ export interface TenantSummary {
   reason?: string;
   /** Set when this tenant's pass continued an interrupted one: the checkpoint's last lead. */
   resumedAfter?: string | null;
+  /** How many times the pass started over because the rules changed while it ran (absent: never). */
+  restartedForRules?: number;
   durationMs: number;
 }
 
@@ -82,25 +84,34 @@ interface ScoredEvent {
  * round trip overlaps the work on the batch in hand. Never more than two batches in memory.
  */
 class ReadAhead<T> {
-  private ahead: Promise<boolean> | null = null;
+  /** Settled into a value at once, so that a failed read-ahead is never an unhandled rejection. */
+  private ahead: Promise<{ more: boolean } | { error: unknown }> | null = null;
 
   constructor(private readonly cursor: FindCursor<T>) {}
+
+  private fetch(): Promise<{ more: boolean } | { error: unknown }> {
+    return this.cursor.hasNext().then(
+      (more) => ({ more }),
+      (error: unknown) => ({ error }),
+    );
+  }
 
   /** The next server batch (empty when the cursor is exhausted). */
   async take(): Promise<T[]> {
     if (this.cursor.bufferedCount() === 0) {
-      const more = await (this.ahead ?? this.cursor.hasNext());
+      const next = await (this.ahead ?? this.fetch());
       this.ahead = null;
-      if (!more && this.cursor.bufferedCount() === 0) return [];
+      if ("error" in next) throw next.error;
+      if (!next.more && this.cursor.bufferedCount() === 0) return [];
     }
     this.ahead = null;
     const batch = this.cursor.readBufferedDocuments();
-    if (!this.cursor.closed) this.ahead = this.cursor.hasNext();
+    if (!this.cursor.closed) this.ahead = this.fetch();
     return batch;
   }
 
   async close(): Promise<void> {
-    await this.ahead?.catch(() => false);
+    await this.ahead;
     await this.cursor.close();
   }
 }
@@ -241,12 +252,13 @@ async function applyBatch(options: TenantPassOptions, plan: BatchPlan): Promise<
  * the rules' events in `leadId` order, scored and written `batchSize` leads at a time (one `bulkWrite`
  * of the changed scores per batch, unchanged leads are not written), with a checkpoint after each
  * batch. Memory holds one batch of leads and one cursor batch of events, whatever the tenant's size.
- * From `resumeFrom`, it continues after the checkpoint's lead.
+ * From `resumeFrom`, it continues after the checkpoint's lead (unless the rules changed since: then from the
+ * start). Rules changed during the pass (a PUT) make it start over under them.
  */
 export async function runTenantScorePass(options: TenantPassOptions): Promise<TenantSummary> {
   const started = Date.now();
   const { db, clientCode } = options;
-  const stored = await loadScoringRules(db);
+  let stored = await loadScoringRules(db);
   if (!stored) {
     return {
       clientCode,
@@ -260,21 +272,57 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
       durationMs: Date.now() - started,
     };
   }
-  const compiled = compileRuleSet(stored, options.now);
   const thresholds = await loadScoreThresholds(db);
+  const fresh = async (rulesVersion: number): Promise<TenantCheckpoint> => ({
+    afterId: null,
+    processed: 0,
+    changed: 0,
+    crossed: 0,
+    conflicts: 0,
+    total: await db.collection(LEADS_COLLECTION).countDocuments({}),
+    rulesVersion,
+  });
   const resume = options.resumeFrom;
-  const afterId = resume?.afterId ? new ObjectId(resume.afterId) : null;
-  const checkpoint: TenantCheckpoint = resume
-    ? { ...resume }
-    : {
-        afterId: null,
-        processed: 0,
-        changed: 0,
-        crossed: 0,
-        conflicts: 0,
-        total: await db.collection(LEADS_COLLECTION).countDocuments({}),
-        rulesVersion: stored.version,
-      };
+  // A checkpoint written under older rules is worth nothing: the leads before it are scored again.
+  let restartedForRules = resume && resume.rulesVersion !== stored.version ? 1 : 0;
+  let checkpoint = resume && !restartedForRules ? { ...resume } : await fresh(stored.version);
+  for (;;) {
+    const newer = await sweep(options, stored, thresholds, checkpoint);
+    if (!newer) break;
+    // The rules changed during the pass: the leads already done were scored under the old ones.
+    stored = newer;
+    restartedForRules++;
+    checkpoint = await fresh(stored.version);
+  }
+  return {
+    clientCode,
+    status: "done",
+    processed: checkpoint.processed,
+    changed: checkpoint.changed,
+    crossed: checkpoint.crossed,
+    conflicts: checkpoint.conflicts,
+    total: Math.max(checkpoint.total, checkpoint.processed),
+    rulesVersion: checkpoint.rulesVersion,
+    ...(restartedForRules > 0 ? { restartedForRules } : {}),
+    durationMs: Date.now() - started,
+  };
+}
+
+/**
+ * One sweep over the tenant's leads after `checkpoint.afterId` under `stored` rules, updating the
+ * checkpoint as batches are written. Returns the tenant's newer rules when they changed during the
+ * sweep (it stops at the next batch), or null when every lead was done.
+ */
+async function sweep(
+  options: TenantPassOptions,
+  stored: StoredScoringRules,
+  thresholds: number[],
+  checkpoint: TenantCheckpoint,
+): Promise<StoredScoringRules | null> {
+  const { db } = options;
+  const compiled = compileRuleSet(stored, options.now);
+  const afterId = checkpoint.afterId ? new ObjectId(checkpoint.afterId) : null;
+  const rules = db.collection<{ _id: string; version: number }>(SCORING_RULES_COLLECTION);
   const leadsCursor = new ReadAhead(
     db.collection<LeadScoreFields>(LEADS_COLLECTION).find(afterId ? { _id: { $gt: afterId } } : {}, {
       projection: SCORE_PROJECTION,
@@ -302,11 +350,14 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
   const tally = compiled.newTally();
   // The write of one batch overlaps the reading and scoring of the next; its checkpoint is saved once
   // it is written, before the next batch's write starts, so a checkpoint never runs ahead of the data.
-  let writing: Promise<{ plan: BatchPlan; outcome: BatchOutcome }> | null = null;
+  // Settled into a value at once: a write failing while the next batch is scored must not be an
+  // unhandled rejection (which would end the process); settle() rethrows it.
+  let writing: Promise<{ plan: BatchPlan; outcome?: BatchOutcome; error?: unknown }> | null = null;
   const settle = async () => {
     if (!writing) return;
-    const { plan, outcome } = await writing;
+    const { plan, outcome, error } = await writing;
     writing = null;
+    if (!outcome) throw error;
     checkpoint.afterId = plan.lastId.toHexString();
     checkpoint.processed += plan.size;
     checkpoint.changed += outcome.changed;
@@ -317,27 +368,27 @@ export async function runTenantScorePass(options: TenantPassOptions): Promise<Te
   try {
     for (;;) {
       if (options.signal?.aborted) throw new PassStopped("the job was aborted");
+      // One lookup by _id per batch: a PUT of new rules during the pass restarts it under them.
+      const current = await rules.findOne({ _id: "current" }, { projection: { version: 1 } });
+      if (current && current.version !== stored.version) {
+        await settle();
+        const newer = await loadScoringRules(db);
+        if (newer) return newer;
+      }
       const batch = await readBatch(leadsCursor, carry, options.batchSize);
       if (batch.length === 0) break;
       const plan = await scoreBatch(options, compiled, thresholds, batch, events, tally);
       await settle();
-      writing = applyBatch(options, plan).then((outcome) => ({ plan, outcome }));
+      writing = applyBatch(options, plan).then(
+        (outcome) => ({ plan, outcome }),
+        (error: unknown) => ({ plan, error }),
+      );
     }
     await settle();
+    return null;
   } finally {
     // A write still in flight after a failure: let it end before the cursors close.
-    await (writing as Promise<unknown> | null)?.catch(() => undefined);
+    await (writing as Promise<unknown> | null);
     await Promise.allSettled([leadsCursor.close(), events?.close()]);
   }
-  return {
-    clientCode,
-    status: "done",
-    processed: checkpoint.processed,
-    changed: checkpoint.changed,
-    crossed: checkpoint.crossed,
-    conflicts: checkpoint.conflicts,
-    total: Math.max(checkpoint.total, checkpoint.processed),
-    rulesVersion: checkpoint.rulesVersion,
-    durationMs: Date.now() - started,
-  };
 }
