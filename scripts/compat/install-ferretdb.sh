@@ -3,14 +3,15 @@
 # PostgreSQL 15 (Debian), pg_cron 1.6 and pgvector (vendored sources), DocumentDB with its own RUM
 # fork (FerretDB's fork, vendored) and FerretDB v2.5.0 (Go module proxy).
 #
-# Idempotent: build output is cached under .tools/ferretdb/ (git-ignored) keyed by the source's
-# checksum and the build flags, so a second run only checks that everything is in place.
+# Idempotent: build output is cached under .tools/ferretdb/ (git-ignored), or under
+# $ECODRIX_FERRETDB_CACHE (CI sets a machine-wide one, so a fresh clone reuses it), keyed by the
+# source's checksum and the build flags, so a second run only checks that everything is in place.
 # Start it with scripts/compat/start-ferretdb.sh. Facts behind each step: scripts/compat/README.md.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 vendor="$root/vendor"
-cache="$root/.tools/ferretdb"
+cache="${ECODRIX_FERRETDB_CACHE:-$root/.tools/ferretdb}"
 stamps="$cache/stamps"
 src="$cache/src"
 pg_major=15
@@ -178,6 +179,12 @@ GO
   (cd "$build" && logged ferretdb "$go_bin" mod download && logged ferretdb "$go_bin" build -trimpath -o "$ferretdb_bin.tmp" ./cmd/ferretdb)
   mv "$ferretdb_bin.tmp" "$ferretdb_bin"
   echo "$go_key" >"$stamps/ferretdb"
+fi
+
+# start-ferretdb.sh runs the binary from this checkout's .tools/ferretdb/bin.
+if [ "$cache" != "$root/.tools/ferretdb" ]; then
+  mkdir -p "$root/.tools/ferretdb/bin"
+  cmp -s "$ferretdb_bin" "$root/.tools/ferretdb/bin/ferretdb" || cp "$ferretdb_bin" "$root/.tools/ferretdb/bin/ferretdb"
 fi
 
 say "ready in $(($(date +%s) - started)) s: $("$ferretdb_bin" --version 2>/dev/null | head -1), PostgreSQL $("$pg_config" --version | cut -d' ' -f2)"

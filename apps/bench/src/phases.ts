@@ -167,9 +167,10 @@ export async function startWorkers(count: number, config: WorkerProcessConfig): 
   return workers;
 }
 
+/** Stops the workers; a loaded machine can take a while to drain Agenda (its stop waits for running jobs). */
 async function stopWorkers(workers: WorkerHandle[]): Promise<Extract<ChildMessage, { type: "stopped" }>[]> {
   try {
-    return await Promise.all(workers.map((worker) => worker.request({ type: "stop" }, "stopped", 30_000)));
+    return await Promise.all(workers.map((worker) => worker.request({ type: "stop" }, "stopped", 120_000)));
   } finally {
     await Promise.all(workers.map((worker) => worker.dispose()));
   }
