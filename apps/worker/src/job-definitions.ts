@@ -1,5 +1,11 @@
 import { scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
+import {
+  sendWhatsappJob,
+  whatsappTemplateSyncAllJob,
+  whatsappTemplateSyncJob,
+  whatsappWebhookJob,
+} from "@ecodrix/integrations/whatsapp";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
 
@@ -13,4 +19,8 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   noopJob,
   scoreRecalculationJob,
   createMeetJob,
+  sendWhatsappJob,
+  whatsappTemplateSyncJob,
+  whatsappTemplateSyncAllJob,
+  whatsappWebhookJob,
 ];
