@@ -26,6 +26,8 @@ import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
 import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
+import { tenantWhatsappRoutes } from "./routes/tenant-whatsapp-routes.js";
+import { whatsappWebhookRoutes } from "./routes/whatsapp-webhook-routes.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -97,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, { db: deps.db, version });
   metricsRoutes(app, { queue: deps.queue });
   googleOAuthRoutes(app, { google });
+  await whatsappWebhookRoutes(app, { clients: tenancy.clients, queue: deps.queue });
 
   await app.register(async (admin) => {
     requireAdmin(admin, deps.config.coreApiToken);
@@ -121,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
     tenantGoogleRoutes(tenant, { google });
+    tenantWhatsappRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
   });
 
   return app;

@@ -97,7 +97,7 @@ export const sendWhatsappJob = defineJob({
         }
 
         const stored = await templatesOf(db).findOne(template);
-        if (!stored || stored.status.toUpperCase() !== "APPROVED") {
+        if (String(stored?.status ?? "").toUpperCase() !== "APPROVED") {
           return failPermanently(
             permanentFailure(
               WhatsappErrorCode.templateNotFound,
@@ -106,7 +106,7 @@ export const sendWhatsappJob = defineJob({
             WhatsappErrorCode.templateNotFound,
           );
         }
-        const expected = parameterCounts(stored);
+        const expected = parameterCounts(stored ?? { components: [] });
         const bodyParams = payload.bodyParams ?? [];
         const headerParams = payload.headerParams ?? [];
         for (const [part, given, wanted] of [

@@ -11,6 +11,9 @@ export const whatsappTemplateSyncContract = jobContract({
   limits: { maxRetries: 3 },
 });
 
+/** The dedupe key of a client's sync: a second request while one is pending gets that job's id. */
+export const templateSyncDedupeKey = (clientCode: string) => `whatsapp_template_sync:${clientCode}`;
+
 /** `whatsapp_template_sync_all` (cron, TEMPLATE_SYNC_CRON): one `whatsapp_template_sync` per client with WhatsApp secrets. */
 export const whatsappTemplateSyncAllContract = jobContract({
   type: "whatsapp_template_sync_all",

@@ -3,7 +3,11 @@ import { defineJob, enqueueJob } from "@ecodrix/queue";
 import { createGraphClient } from "./graph-client.js";
 import { GraphApiError, isAuthError, mapGraphError, WhatsappErrorCode } from "./whatsapp-errors.js";
 import { type WhatsappJobDeps, whatsappSecretsOf } from "./whatsapp-job-deps.js";
-import { whatsappTemplateSyncAllContract, whatsappTemplateSyncContract } from "./whatsapp-sync-contracts.js";
+import {
+  templateSyncDedupeKey,
+  whatsappTemplateSyncAllContract,
+  whatsappTemplateSyncContract,
+} from "./whatsapp-sync-contracts.js";
 import { type TemplateComponent, templatesOf, type WhatsappTemplateDocument } from "./whatsapp-templates.js";
 
 /** The result of `whatsapp_template_sync`. */
@@ -30,9 +34,6 @@ interface GraphTemplatePage {
 
 /** A runaway `paging.next` chain (Meta pages 100 at a time; WABAs hold at most a few thousand templates). */
 const MAX_PAGES = 500;
-
-/** The dedupe key of a client's sync: a second request while one is pending gets that job's id. */
-export const templateSyncDedupeKey = (clientCode: string) => `whatsapp_template_sync:${clientCode}`;
 
 /**
  * `whatsapp_template_sync`: every page of `GET /{whatsappBusinessId}/message_templates` (following
