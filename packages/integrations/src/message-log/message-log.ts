@@ -75,6 +75,8 @@ export interface MessageLog {
   find(jobId: string): Promise<MessageLogDocument | null>;
   /** queued → sending, only one attempt at a time; null when the document is in another state. */
   claimSend(jobId: string, now: Date, until: Date): Promise<MessageLogDocument | null>;
+  /** sending → queued before any request was made (the attempt gave up its turn). */
+  release(jobId: string): Promise<void>;
   /** The provider accepted it: its id, status `accepted`. */
   accepted(jobId: string, providerMessageId: string, now: Date): Promise<void>;
   /** The provider refused it for now (nothing was sent): back to `queued`, the error kept. */
@@ -131,6 +133,12 @@ export function messageLogOf(db: Db): MessageLog {
         { $set: { status: "sending", statusAt: now, sendingUntil: until } },
         { returnDocument: "after" },
       ),
+    async release(jobId) {
+      await collection.updateOne(
+        { jobId, status: "sending" },
+        { $set: { status: "queued", sendingUntil: null } },
+      );
+    },
     async accepted(jobId, providerMessageId, now) {
       await collection.updateOne(
         { jobId, status: { $in: ["queued", "sending"] } },

@@ -1,5 +1,5 @@
 import { AppError, permanentFailure } from "@ecodrix/platform";
-import { deferJob, defineJob, enqueueJob, waitForRateSlot } from "@ecodrix/queue";
+import { deferJob, defineJob, enqueueJob, RATE_LIMIT_MAX_WAIT_MS, waitForRateSlot } from "@ecodrix/queue";
 import type { Db } from "mongodb";
 import { type MessageLog, type MessageLogDocument, messageLogOf } from "../message-log/message-log.js";
 import { messageStatusChangedContract } from "../message-log/message-status-contracts.js";
@@ -31,8 +31,10 @@ interface GraphSendAnswer {
 export const templateNotFoundMessage = (name: string, language: string) =>
   `Template not found: ${name} (${language})`;
 
-/** An attempt's request is surely over (answered or timed out) this long after it started. */
-const SENDING_DEADLINE_MS = GRAPH_REQUEST_TIMEOUT_MS + 5_000;
+/** An attempt's request is surely over (slot waited for, then answered or timed out) this long after its claim. */
+const SENDING_DEADLINE_MS = RATE_LIMIT_MAX_WAIT_MS + GRAPH_REQUEST_TIMEOUT_MS + 5_000;
+/** How often an attempt waiting for an earlier one's answer looks again. */
+const IN_FLIGHT_RECHECK_MS = 500;
 
 /**
  * `send_whatsapp`: one template message through the client's phone number.
@@ -133,9 +135,6 @@ export const sendWhatsappJob = defineJob({
         }
         const phoneNumberId = secrets.phoneNumberId as string;
 
-        // The slot is taken before the claim: a deferral (slot far ahead) must leave the entry `queued`.
-        await waitForRateSlot(deps.rateLimiter, `whatsapp:${phoneNumberId}`, rate, signal);
-
         const started = deps.clock();
         const claimed = await messages.claimSend(
           jobId,
@@ -143,11 +142,18 @@ export const sendWhatsappJob = defineJob({
           new Date(started.getTime() + SENDING_DEADLINE_MS),
         );
         if (!claimed) {
-          const now2 = deps.clock();
           const again = await messages.find(jobId);
-          const outcome = again ? await earlierOutcome(messages, again, now2) : undefined;
+          const outcome = again ? await earlierOutcome(messages, again, deps.clock()) : undefined;
           if (outcome) return outcome;
           throw new Error(`message log entry of job ${jobId} is in an unexpected state`);
+        }
+        // The slot is the last step before the request, so what Meta sees keeps the slots' spacing. A
+        // deferral (the slot is far ahead) or an abort while waiting gives the claim back: nothing was sent.
+        try {
+          await waitForRateSlot(deps.rateLimiter, `whatsapp:${phoneNumberId}`, rate, signal);
+        } catch (error) {
+          await messages.release(jobId);
+          throw error;
         }
 
         const components = [
@@ -254,8 +260,12 @@ export const sendWhatsappJob = defineJob({
       if (entry.status === "sending") {
         const until = entry.sendingUntil?.getTime() ?? 0;
         if (until > now.getTime()) {
-          // Not a failure: this attempt waits (no retry counted) for the other one's answer to be recorded.
-          throw deferJob(until - now.getTime() + 250, "an earlier attempt's request to Meta is in flight");
+          // Not a failure: this attempt waits (no retry counted) for the other one's answer to be recorded,
+          // looking again every half second (Meta usually answers long before the deadline).
+          throw deferJob(
+            Math.min(until - now.getTime() + 250, IN_FLIGHT_RECHECK_MS),
+            "an earlier attempt's request to Meta is in flight",
+          );
         }
         const error = permanentFailure(
           WhatsappErrorCode.outcomeUnknown,
