@@ -285,5 +285,5 @@ describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end 
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     await expect(fetch(`${fakeUrl}/v1/userinfo`)).rejects.toThrow();
-  });
+  }, 240_000);
 });
