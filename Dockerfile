@@ -4,7 +4,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
 COPY apps apps
 COPY packages packages
-RUN npm ci --no-audit --no-fund && npm run build
+# The compiled packages, and the ops console's static files (Vite, a dev tool: only its output ships).
+RUN npm ci --no-audit --no-fund && npm run build && npm run build:console
 
 FROM node:24-bookworm-slim
 WORKDIR /app

@@ -10,7 +10,13 @@ module.exports = {
       node_args: "--conditions=ecodrix-dist",
       exec_mode: "cluster",
       instances: process.env.API_INSTANCES ?? "max",
-      // close-with-grace in the API waits up to 10 s for in-flight requests.
+      // Zero-downtime `pm2 reload ecodrix-api`: each new instance says "ready" once it listens and
+      // reaches MongoDB; only then does PM2 stop (SIGINT) the instance it replaces, which stops
+      // accepting, drains its keep-alive connections (Connection: close, up to 5 s) and exits.
+      wait_ready: true,
+      // How long PM2 waits for "ready" before it stops the old instance anyway.
+      listen_timeout: 30_000,
+      // close-with-grace in the API allows 10 s for the drain and in-flight requests.
       kill_timeout: 12_000,
       env: { NODE_ENV: "production" },
     },

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SkipNotesReporter from "./packages/test-kit/src/skip-notes-reporter.js";
 
 export default defineConfig({
   test: {
@@ -8,8 +9,18 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     // CI also writes a JSON report, from which .ci/run prints a one-line "N passed, N failed" summary.
-    reporters: process.env.CI
-      ? ["default", ["json", { outputFile: "node_modules/.cache/vitest-report.json" }]]
-      : ["default"],
+    // ECODRIX_VITEST_REPORT moves it (.ci/run keeps one per backend).
+    reporters: [
+      "default",
+      new SkipNotesReporter(),
+      ...(process.env.CI
+        ? [
+            [
+              "json",
+              { outputFile: process.env.ECODRIX_VITEST_REPORT ?? "node_modules/.cache/vitest-report.json" },
+            ] satisfies [string, Record<string, unknown>],
+          ]
+        : []),
+    ],
   },
 });

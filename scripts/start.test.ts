@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -69,8 +69,11 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     dataDir: string;
     output: () => string;
   }> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-start-"));
-    dataDirs.push(dataDir);
+    const parentDir = mkdtempSync(path.join(tmpdir(), "ecodrix-start-"));
+    dataDirs.push(parentDir);
+    // As an earlier version left it: world-readable. The start command makes it private.
+    const dataDir = path.join(parentDir, "data");
+    mkdirSync(dataDir, { mode: 0o755 });
     const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -110,6 +113,15 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     expect(health.mongo).toBe("up");
     expect(output()).toContain(`http://localhost:${port}`);
     expect(output()).toContain(path.join(dataDir, "dev.env"));
+    expect(output()).toContain(`http://localhost:${port}/console/`);
+    const consolePage = await fetch(`${base}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(await consolePage.text()).toMatch(/<script type="module" crossorigin src="\/console\/assets\//);
+    // The secrets and the database (job payloads) are readable by their owner only.
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dataDir, "dev.env")).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(dataDir, "mongo", "ecodrix.mv")).mode & 0o777).toBe(0o600);
 
     const token = /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1];
     expect(token).toBeTruthy();
@@ -150,6 +162,60 @@ describe("npm start (embedded database, API and worker as separate processes)", 
     await waitFor(async () => (processesMentioning(dataDir).length === 0 ? true : undefined), 15_000);
     expect(launched.filter(isProcessAlive)).toEqual([]);
   });
+
+  it("restarts a worker or an API killed with SIGKILL, and stops everything when the database dies", async () => {
+    const { child, port, dataDir, output } = await startProduct();
+    const base = `http://127.0.0.1:${port}`;
+    const token = /CORE_API_TOKEN=(\S+)/.exec(readFileSync(path.join(dataDir, "dev.env"), "utf8"))?.[1] ?? "";
+    const first = launchedBy(child.pid ?? 0);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+    // The worker dies: the start command says so, starts a new one after its back-off, and the new
+    // one runs jobs. The API never stopped.
+    process.kill(first.worker, "SIGKILL");
+    const worker = await waitFor(async () => {
+      const pid = launchedBy(child.pid ?? 0).worker;
+      return pid > 0 && pid !== first.worker && isProcessAlive(pid) ? pid : undefined;
+    }, 20_000);
+    expect(output()).toContain("worker exited (killed by SIGKILL); restarting it in 1 s");
+    expect(output()).toContain(`worker restarted (pid ${worker})`);
+    expect(isProcessAlive(first.api)).toBe(true);
+    const enqueued = await fetch(`${base}/api/admin/jobs/echo`, {
+      method: "POST",
+      headers: { "x-core-api-key": token, "content-type": "application/json" },
+      body: JSON.stringify({ message: "after the restart" }),
+    });
+    expect(enqueued.status).toBe(202);
+    const { jobId } = (await enqueued.json()) as { jobId: string };
+    const job = await waitFor(async () => {
+      const res = await fetch(`${base}/api/admin/jobs/${jobId}`, { headers: { "x-core-api-key": token } });
+      const body = (await res.json()) as { status: string; result?: { pid: number } };
+      return body.status === "completed" ? body : undefined;
+    }, 30_000);
+    expect(job.result?.pid).toBe(worker);
+
+    // The API dies: a new one answers on the same port.
+    process.kill(first.api, "SIGKILL");
+    const api = await waitFor(async () => {
+      const pid = launchedBy(child.pid ?? 0).api;
+      return pid > 0 && pid !== first.api ? pid : undefined;
+    }, 20_000);
+    await waitFor(
+      async () => ((await fetch(`${base}/api/saas/health`)).status === 200 ? true : undefined),
+      30_000,
+    );
+    expect(output()).toContain("api exited (killed by SIGKILL); restarting it in 1 s");
+    expect(output()).toContain(`api restarted (pid ${api})`);
+
+    // The database dies: nothing is restarted, everything stops, and the start command says why.
+    process.kill(first.java, "SIGKILL");
+    expect(await exited).toBe(1);
+    expect(output()).toContain(
+      "the embedded database exited (killed by SIGKILL); stopping the API and the worker",
+    );
+    await waitFor(async () => ([api, worker].some(isProcessAlive) ? undefined : true), 15_000);
+    expect([api, worker, first.java].filter(isProcessAlive)).toEqual([]);
+  }, 150_000);
 
   it("killed with SIGKILL, it still takes the API, the worker and the database down with it", async () => {
     const { child } = await startProduct();

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { crmCapabilities } from "@ecodrix/crm";
+import { consoleDistDir } from "@ecodrix/console";
+import { createCrmServices, createScoringService, crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
 import { createGoogleConnectService } from "@ecodrix/integrations/google-oauth";
@@ -11,17 +12,23 @@ import type { Db } from "mongodb";
 import { requireAdmin } from "./plugins/admin-auth.js";
 import { createFailedAuthLimiter, type FailedAuthLimiterOptions } from "./plugins/auth-rate-limiter.js";
 import { registerBodyGuard } from "./plugins/body-guard.js";
+import { registerConsole } from "./plugins/console.js";
 import { registerCors } from "./plugins/cors.js";
-import { frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
+import { registerJsonParser } from "./plugins/json-parser.js";
+import { refuseTokensInQuery, registerQueryCredentialGuard } from "./plugins/query-credentials.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
 import { adminDiagnosticsRoutes } from "./routes/admin-diagnostics-routes.js";
 import { adminGoogleRoutes } from "./routes/admin-google-routes.js";
 import { adminJobsRoutes } from "./routes/admin-jobs-routes.js";
 import { clientsRoutes } from "./routes/clients-routes.js";
+import { crmAppointmentsRoutes } from "./routes/crm-appointments-routes.js";
+import { crmAutomationsRoutes } from "./routes/crm-automations-routes.js";
+import { crmLeadsRoutes } from "./routes/crm-leads-routes.js";
+import { crmScoringRoutes } from "./routes/crm-scoring-routes.js";
 import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
-import { metricsRoutes } from "./routes/metrics-routes.js";
 import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
 import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
@@ -42,7 +49,9 @@ export interface AppDeps {
    * Without `google` the Google routes answer 503; without `sandbox` the sandbox routes are absent.
    */
   config: Pick<Config, "coreApiToken"> &
-    Partial<Pick<Config, "encryptionKeys" | "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
+    Partial<
+      Pick<Config, "encryptionKeys" | "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl" | "trustProxy">
+    >;
   db: Db;
   logger: Logger;
   /** The producer and admin sides only: the API cannot claim jobs. */
@@ -51,8 +60,24 @@ export interface AppDeps {
   tenancy?: TenancyServices;
   /** Told of every route registered in the tenant scope (the isolation test checks each has a case). */
   onTenantRoute?: (route: { method: string; url: string }) => void;
-  /** Failed tenant-authentication limit per IP (default 20 per minute). */
+  /** Failed tenant-authentication limit per IP and client code (default 20 per minute; 100 per IP). */
   authRateLimit?: FailedAuthLimiterOptions;
+  /** The ops console's build output served at /console/ (default: apps/console/dist/web). */
+  consoleRoot?: string;
+  /** Failed admin-authentication limit per IP (default 20 per minute). */
+  adminAuthRateLimit?: FailedAuthLimiterOptions;
+}
+
+/**
+ * TRUST_PROXY as Fastify's option. A hop count becomes a function trusting the nearest `hops` addresses
+ * (Fastify itself treats a number as "trust nothing", since with a hop count a caller that reaches the
+ * API directly can forge X-Forwarded-For; the RUNBOOK says to prefer addresses or CIDRs for that reason).
+ */
+export function fastifyTrustProxy(
+  trustProxy: Config["trustProxy"],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === "number") return (_address, hop) => hop < trustProxy;
+  return trustProxy;
 }
 
 /** The API's composition root: tests call it with a test database; main.ts with the real one. */
@@ -60,15 +85,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: 100 * 1024,
-    // JSON.parse keeps "__proto__" as a plain own property (it never sets a prototype); the body guard
-    // then refuses such bodies before any hook or handler sees them, naming the field.
+    // TRUST_PROXY: which proxies may tell us the client's address (X-Forwarded-For). Without it the
+    // socket's peer is the client, so behind a load balancer every caller would share its address and
+    // the failed-authentication limits would count them together.
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy ?? false),
+    // Our JSON parser (plugins/json-parser.ts) uses JSON.parse, which keeps "__proto__" as a plain own
+    // property (it never sets a prototype); the body guard then refuses such bodies before any hook or
+    // handler sees them, naming the field.
     onProtoPoisoning: "ignore",
     onConstructorPoisoning: "ignore",
     // Errors Fastify raises before routing (a malformed URL) use the product's error format too.
     frameworkErrors: (error, request, reply) => frameworkErrorHandler(error, request, reply as FastifyReply),
+    // …and so do the errors Node's HTTP parser raises before there is a request (431, 400, 408).
+    clientErrorHandler,
   });
   registerValidation(app);
   registerErrorHandler(app);
+  registerQueryCredentialGuard(app);
+  registerJsonParser(app);
   registerBodyGuard(app);
   const encryptionKeys = deps.config.encryptionKeys ?? [randomBytes(32)];
   const tenancy =
@@ -97,12 +131,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await google.ensureIndexes();
 
   healthRoutes(app, { db: deps.db, version });
-  metricsRoutes(app, { queue: deps.queue });
+  // /metrics is not served here (the public port): main.ts starts it on METRICS_PORT when set.
   googleOAuthRoutes(app, { google });
   await whatsappWebhookRoutes(app, { clients: tenancy.clients, queue: deps.queue });
+  await registerConsole(app, { root: deps.consoleRoot ?? consoleDistDir });
 
   await app.register(async (admin) => {
-    requireAdmin(admin, deps.config.coreApiToken);
+    refuseTokensInQuery(admin);
+    requireAdmin(
+      admin,
+      deps.config.coreApiToken,
+      createFailedAuthLimiter({ maxFailures: 20, maxFailuresPerIp: 20, ...deps.adminAuthRateLimit }),
+    );
     adminDiagnosticsRoutes(admin, { queue: deps.queue });
     adminJobsRoutes(admin, { queue: deps.queue });
     clientsRoutes(admin, { clients: tenancy.clients, capabilities: tenancy.capabilities });
@@ -110,8 +150,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (deps.config.sandbox) sandboxRoutes(admin, { outboxUrl: deps.config.sandboxOutboxUrl });
   });
 
+  const crm = createCrmServices({ tenantConnections: tenancy.tenantConnections, queue: deps.queue });
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
+    refuseTokensInQuery(tenant);
     requireTenant(tenant, { clients: tenancy.clients, limiter });
     if (deps.onTenantRoute) {
       const report = deps.onTenantRoute;
@@ -123,6 +165,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     tenantCorsRoutes(tenant, { corsOrigins: tenancy.corsOrigins });
     tenantJobsRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    crmLeadsRoutes(tenant, { leads: crm.leads });
+    crmAppointmentsRoutes(tenant, { appointments: crm.appointments });
+    crmAutomationsRoutes(tenant, { automations: crm.automations });
+    crmScoringRoutes(tenant, {
+      scoring: createScoringService({ tenantConnections: tenancy.tenantConnections, queue: deps.queue }),
+    });
     tenantGoogleRoutes(tenant, { google });
     tenantWhatsappRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
   });

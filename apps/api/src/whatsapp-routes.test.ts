@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { messageLogOf, templatesOf } from "@ecodrix/integrations";
+// biome-ignore lint/style/noRestrictedImports: the test runs the worker's own handler on the job the route queued
 import { whatsappWebhookJob } from "@ecodrix/integrations/whatsapp";
 import { createLogger } from "@ecodrix/platform";
 import { createClusterRateLimiter, createJobRegistry, type JobDocument } from "@ecodrix/queue";
@@ -75,6 +76,7 @@ describe("WhatsApp routes: inbound webhook, templates, messages", () => {
       job,
       log: createLogger({ level: "silent", name: "t" }),
       signal: new AbortController().signal,
+      progress: async () => true,
     });
   }
 

@@ -28,12 +28,16 @@ export interface TestApi {
 export interface TestApiOptions {
   keys?: Buffer[];
   authRateLimit?: FailedAuthLimiterOptions;
+  adminAuthRateLimit?: FailedAuthLimiterOptions;
+  trustProxy?: Config["trustProxy"];
   /** Told of every tenant-scope route as it is registered. */
   onTenantRoute?: (route: { method: string; url: string }) => void;
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
   /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
   config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
+  /** The console build to serve at /console/ (default: apps/console/dist/web). */
+  consoleRoot?: string;
 }
 
 export async function startTestApi(options: TestApiOptions = {}): Promise<TestApi> {
@@ -70,13 +74,20 @@ export async function startTestApi(options: TestApiOptions = {}): Promise<TestAp
     datasourceTimeoutMs: 1_500,
   });
   const app = await buildApp({
-    config: { coreApiToken: ADMIN_TOKEN, encryptionKeys: keys, ...options.config },
+    config: {
+      coreApiToken: ADMIN_TOKEN,
+      encryptionKeys: keys,
+      trustProxy: options.trustProxy ?? false,
+      ...options.config,
+    },
     db,
     logger,
     queue,
     tenancy,
     authRateLimit: options.authRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
+    adminAuthRateLimit: options.adminAuthRateLimit ?? { maxFailures: 1_000, maxFailuresPerIp: 10_000 },
     ...(options.onTenantRoute ? { onTenantRoute: options.onTenantRoute } : {}),
+    ...(options.consoleRoot ? { consoleRoot: options.consoleRoot } : {}),
   });
   await app.ready();
   return {

@@ -34,16 +34,32 @@ interface Runner {
 
 type OnHandled = (enqueuedAt: unknown) => void;
 
+/** Promise rejections nobody handled (Agenda's, on FerretDB); reported with `stopped`. */
+let unhandledRejections = 0;
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
 
-/** Our queue: createQueue + createWorkerRunner with a no-op handler. */
-function oursRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): Runner {
+/**
+ * Our queue: createQueue + createWorkerRunner with a no-op handler, woken as the product's worker is
+ * (queue.openWakeSignal with WORKER_WAKE / WORKER_WAKE_HOST: change streams where the server has
+ * them, else the parent's nudges) and reporting to the worker registry as the product's worker does.
+ */
+async function oursRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): Promise<Runner> {
   const queue = createQueue({ db });
+  const logger = createLogger({ level: "warn", name: "bench-worker", destination: process.stderr });
+  const wake = await queue.openWakeSignal({
+    mode: config.worker.wakeMode,
+    host: config.worker.wakeHost,
+    logger,
+  });
+  send({ type: "wake", kind: wake.kind });
   const runner = createWorkerRunner({
     ...config.worker,
     queue,
+    workers: queue.workers,
+    wake,
     jobs: handlerRegistry({
       [NOOP_JOB]: async ({ job }) => {
         onHandled(job.payload.enqueuedAt);
@@ -51,10 +67,16 @@ function oursRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHandled): 
       },
     }),
     // Warnings and errors still show; the per-job info lines are not written (see README).
-    logger: createLogger({ level: "warn", name: "bench-worker", destination: process.stderr }),
+    logger,
     concurrency: config.concurrency,
   });
-  return { start: () => runner.start(), stop: () => runner.stop() };
+  return {
+    start: () => runner.start(),
+    async stop() {
+      await runner.stop();
+      await wake.close();
+    },
+  };
 }
 
 /** Agenda 6 with its MongoDB backend, set up as its README recommends and tuned (see README). */
@@ -81,6 +103,15 @@ async function agendaRunner(config: WorkerProcessConfig, db: Db, onHandled: OnHa
   });
   agenda.on("error", (error: Error) => {
     process.stderr.write(`agenda error: ${error.message}\n`);
+  });
+  // On FerretDB, Agenda's own updates sometimes fail with "deadlock detected" inside Agenda, as a
+  // promise nobody handles, which ends a Node process. Counted and reported instead, so Agenda keeps
+  // running and gets a figure; the table says how many there were.
+  process.on("unhandledRejection", (reason: unknown) => {
+    unhandledRejections += 1;
+    process.stderr.write(
+      `agenda: unhandled rejection (${reason instanceof Error ? reason.message : String(reason)})\n`,
+    );
   });
   agenda.define(
     NOOP_JOB,
@@ -204,7 +235,7 @@ async function main(): Promise<void> {
 
   const runner =
     config.contender === "ours"
-      ? oursRunner(config, db, onHandled)
+      ? await oursRunner(config, db, onHandled)
       : config.contender === "agenda"
         ? await agendaRunner(config, db, onHandled)
         : ceilingRunner(config, db, onHandled);
@@ -231,7 +262,14 @@ async function main(): Promise<void> {
         await runner.stop();
         await quiesce();
         // Snapshot before close(): closing sends endSessions, which is not the contender's doing.
-        send({ type: "stopped", commands: counter.snapshot(), handled, at: Date.now(), pickupMs });
+        send({
+          type: "stopped",
+          commands: counter.snapshot(),
+          handled,
+          at: Date.now(),
+          pickupMs,
+          unhandledRejections,
+        });
         await client.close();
         process.disconnect?.();
       })().catch(fail);

@@ -60,14 +60,19 @@ interface Waiter {
 /** One forked bench-worker.ts and its IPC. */
 export class WorkerHandle {
   handled = 0;
+  /** Ours: what wakes the idle runner (change-stream, nudge or none); undefined for the others. */
+  wake: string | undefined;
   private readonly waiters: Waiter[] = [];
   private failure: Error | undefined;
   private readonly exited: Promise<void>;
 
   constructor(private readonly child: ChildProcess) {
+    // A send to a worker that died (its IPC channel closed) must fail the phase, not the bench.
+    child.on("error", (error: Error) => this.fail(new Error(`worker ${child.pid}: ${error.message}`)));
     child.on("message", (message: unknown) => {
       if (!isChildMessage(message)) return;
       if (message.type === "progress") this.handled = message.handled;
+      if (message.type === "wake") this.wake = message.kind;
       if (message.type === "snapshot" || message.type === "stopped") this.handled = message.handled;
       if (message.type === "error") this.fail(new Error(`worker ${child.pid} failed: ${message.message}`));
       const index = this.waiters.findIndex((waiter) => waiter.type === message.type);
@@ -292,6 +297,8 @@ export interface ThroughputResult {
   /** Commands the worker processes sent from `go` to stop (the processing phase only). */
   commands: CommandCounts;
   commandsPerJob: number;
+  /** Promise rejections nobody handled in the workers (Agenda's "deadlock detected" on FerretDB). */
+  unhandledRejections: number;
 }
 
 async function finishedJobs(
@@ -346,6 +353,7 @@ export async function measureThroughput(
   const timedOut = handledSum(workers) < options.jobs;
   const commands = stopped.reduce<CommandCounts>((sum, reply) => addCounts(sum, reply.commands), {});
   const handled = stopped.reduce((sum, reply) => sum + reply.handled, 0);
+  const unhandledRejections = stopped.reduce((sum, reply) => sum + reply.unhandledRejections, 0);
   const finished = await withDb(target, (db) => finishedJobs(db, contender, start));
   const elapsedMs = Math.max(1, (finished.last ?? stoppedAt) - start);
   return {
@@ -358,6 +366,7 @@ export async function measureThroughput(
     timedOut,
     commands,
     commandsPerJob: finished.count > 0 ? totalCommands(commands) / finished.count : Number.NaN,
+    unhandledRejections,
   };
 }
 
@@ -374,6 +383,8 @@ export interface PickupOptions {
 
 export interface PickupResult {
   contender: Contender;
+  /** Ours: what woke the idle workers (change-stream, nudge or none). */
+  wake: string | undefined;
   enqueued: number;
   picked: number;
   p50Ms: number;
@@ -426,10 +437,12 @@ export async function measurePickup(
     }
     await Promise.all(pending);
     await waitUntil(workers, () => handledSum(workers) >= count, Date.now() + 15_000);
+    const wake = workers[0]?.wake;
     const stopped = await stopWorkers(workers);
     const samples = stopped.flatMap((reply) => reply.pickupMs);
     return {
       contender,
+      wake,
       enqueued: count,
       picked: samples.length,
       p50Ms: percentile(samples, 50),

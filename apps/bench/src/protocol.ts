@@ -57,9 +57,11 @@ export interface WorkerSnapshot {
 
 export type ChildMessage =
   | { type: "ready"; pid: number }
+  /** Our worker: what wakes it when idle (change-stream, nudge or none). */
+  | { type: "wake"; kind: string }
   | { type: "progress"; handled: number }
   | ({ type: "snapshot" } & WorkerSnapshot)
-  | ({ type: "stopped"; pickupMs: number[] } & WorkerSnapshot)
+  | ({ type: "stopped"; pickupMs: number[]; unhandledRejections: number } & WorkerSnapshot)
   | { type: "error"; message: string };
 
 /** An IPC message of either side: an object with a string `type`. */

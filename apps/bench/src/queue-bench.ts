@@ -3,13 +3,17 @@
  * against a bare claim/complete loop (the ceiling), all on one server in one go. Prints a table to
  * stdout; the last line is one JSON object with the figures. Progress goes to stderr.
  *
- * Uses MONGODB_URI when set; otherwise starts one embedded mongo-java-server (in memory) and stops
- * it at the end. See apps/bench/README.md for what each figure means.
+ * The server, as the tests choose it: MONGODB_URI when set; else ECODRIX_TEST_BACKEND=ferretdb
+ * (FerretDB on PostgreSQL, started if not running and then stopped) or, by default, one embedded
+ * mongo-java-server (in memory), stopped at the end. See apps/bench/README.md for each figure.
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { loadConfig } from "@ecodrix/platform";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
+import { startFerretDb } from "@ecodrix/test-kit/ferretdb";
+import { requestedTestBackend } from "@ecodrix/test-kit/mongo-resolver";
+import { probeServerCapabilities, type ServerCapabilities } from "@ecodrix/test-kit/server-capabilities";
 import {
   type BenchSettings,
   dropDatabase,
@@ -120,9 +124,21 @@ const round = (value: number, digits: number) =>
 async function main(): Promise<void> {
   const startedAt = new Date();
   const external = process.env.MONGODB_URI;
-  log(external ? "using MONGODB_URI" : "starting the embedded MongoDB server (mongo-java-server, in memory)");
-  const server = external ? undefined : await startEmbeddedMongo();
+  const backend = external ? undefined : (requestedTestBackend() ?? "embedded");
+  log(
+    external
+      ? "using MONGODB_URI"
+      : backend === "ferretdb"
+        ? "using FerretDB on PostgreSQL + DocumentDB (scripts/compat; started if not running)"
+        : "starting the embedded MongoDB server (mongo-java-server, in memory)",
+  );
+  const server = external
+    ? undefined
+    : backend === "ferretdb"
+      ? await startFerretDb()
+      : await startEmbeddedMongo();
   const uri = external ?? server?.uri ?? "";
+  const capabilities = await probeServerCapabilities(uri);
   const run = randomBytes(3).toString("hex");
   const target = (name: string): Target => ({ uri, dbName: `bench_${run}_${name}` });
   const cleanup = async () => {
@@ -187,7 +203,7 @@ async function main(): Promise<void> {
 
     report({
       startedAt,
-      external: Boolean(external),
+      server: serverLabel(capabilities, Boolean(external)),
       ceiling,
       ours,
       agenda,
@@ -201,9 +217,17 @@ async function main(): Promise<void> {
   }
 }
 
+/** The server in words, for the table's header and the JSON line. */
+function serverLabel(capabilities: ServerCapabilities, external: boolean): string {
+  const via = external ? " via MONGODB_URI" : "";
+  if (capabilities.server === "ferretdb") return `FerretDB v2.5.0 on PostgreSQL 15 + DocumentDB${via}`;
+  if (capabilities.server === "mongo-java-server") return `embedded mongo-java-server (in memory)${via}`;
+  return `MongoDB${capabilities.changeStreams ? " (replica set)" : " (standalone)"}${via}`;
+}
+
 interface Results {
   startedAt: Date;
-  external: boolean;
+  server: string;
   ceiling: ThroughputResult;
   ours: ThroughputResult;
   agenda: ThroughputResult;
@@ -221,13 +245,16 @@ function report(r: Results): void {
   const out: string[] = [];
   out.push(
     `Queue benchmark, ${r.startedAt.toISOString()}; node ${process.version}; ${os.availableParallelism()} cores (${os.cpus()[0]?.model.trim() ?? "unknown CPU"}); ` +
-      `server: ${r.external ? "MONGODB_URI" : "embedded mongo-java-server (in memory), not a real mongod"}`,
+      `server: ${r.server}`,
   );
   out.push(
     `ours: createWorkerRunner concurrency ${settings.concurrency}, pollMinMs ${w.pollMinMs}, pollMaxMs ${w.pollMaxMs}, leaseMs ${w.leaseMs}; ` +
       `Agenda 6 + @agendajs/mongo-backend: processEvery ${a.processEveryMs} ms, maxConcurrency ${a.maxConcurrency}, ` +
       `defaultConcurrency ${a.defaultConcurrency}, lockLimit ${a.lockLimit}, defaultLockLimit ${a.defaultLockLimit}, ` +
       `defaultLockLifetime ${a.defaultLockLifetimeMs} ms, indexes findAndLockNextJobIndex + findAndLockDeadJobs`,
+  );
+  out.push(
+    `ours wakes idle workers by: ${r.oursPickup.wake ?? "?"} (WORKER_WAKE=${w.wakeMode}); Agenda: polling (processEvery)`,
   );
   out.push("");
   out.push(
@@ -278,6 +305,12 @@ function report(r: Results): void {
   out.push("Idle commands per second, by command:");
   out.push(`  ours    ${perSecondBreakdown(r.oursIdle)}`);
   out.push(`  agenda  ${perSecondBreakdown(r.agendaIdle)}`);
+  for (const result of [r.ours, r.agenda, r.ceiling]) {
+    if (result.unhandledRejections > 0)
+      out.push(
+        `${result.contender}: ${fmt(result.unhandledRejections)} unhandled promise rejections in its workers (each would have ended a Node process; the bench counts them and goes on)`,
+      );
+  }
   if (r.agenda.timedOut) {
     out.push(
       `Agenda ran ${fmt(r.agenda.enqueued)} jobs capped at ${fmt(plan.agendaCapMs / 1000)} s (ours and the ceiling ran ${fmt(r.ours.enqueued)}); its jobs/s is completed / elapsed.`,
@@ -308,7 +341,9 @@ function report(r: Results): void {
       agenda_jobs: r.agenda.enqueued,
       agenda_completed: r.agenda.completed,
       agenda_time_capped: r.agenda.timedOut,
-      server: r.external ? "MONGODB_URI" : "embedded mongo-java-server",
+      agenda_unhandled_rejections: r.agenda.unhandledRejections,
+      ours_wake: r.oursPickup.wake ?? null,
+      server: r.server,
     }),
   );
   process.stdout.write(`${out.join("\n")}\n`);

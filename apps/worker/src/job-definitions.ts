@@ -1,4 +1,4 @@
-import { scoreRecalculationJob } from "@ecodrix/crm";
+import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import {
   sendWhatsappJob,
@@ -18,9 +18,11 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   echoJob,
   noopJob,
   scoreRecalculationJob,
+  leadScoreRecalculationJob,
   createMeetJob,
   sendWhatsappJob,
   whatsappTemplateSyncJob,
   whatsappTemplateSyncAllJob,
   whatsappWebhookJob,
+  ...crmJobDefinitions,
 ];

@@ -32,11 +32,18 @@ const metrics = config.worker.metricsPort > 0 ? createWorkerMetrics() : undefine
 const metricsServer = metrics
   ? await startMetricsServer(metrics.registry, config.worker.metricsPort, config.host)
   : undefined;
+// Change streams where the server has them, else producers' nudges (WORKER_WAKE); polling stays.
+const wake = await queue.openWakeSignal({
+  mode: config.worker.wakeMode,
+  host: config.worker.wakeHost,
+  logger,
+});
 const worker = buildWorker({
   config,
   logger,
   db: mongo.db,
   queue,
+  wake,
   ...(metrics ? { observer: metrics.observer } : {}),
 });
 
@@ -44,6 +51,7 @@ closeWithGrace({ delay: config.worker.shutdownTimeoutMs + 5_000, logger }, async
   if (err) logger.error({ err }, "closing after an error");
   else logger.info({ signal }, "stopping: no new claims, waiting for running jobs");
   await worker.stop();
+  await wake.close();
   metricsServer?.close();
   clock.stop();
   await mongo.close();
@@ -55,6 +63,7 @@ logger.info(
   {
     workerId: worker.workerId,
     concurrency: config.worker.concurrency,
+    wake: wake.endpoint ?? wake.kind,
     ...(metricsServer ? { metricsPort: config.worker.metricsPort } : {}),
   },
   "worker started",

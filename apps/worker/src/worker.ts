@@ -14,6 +14,7 @@ import {
   type JobRegistry,
   type Queue,
   type RetentionSweeper,
+  type WakeSignal,
   type WorkerObserver,
   type WorkerRunner,
 } from "@ecodrix/queue";
@@ -21,6 +22,8 @@ import type { Db } from "mongodb";
 import { jobDefinitions } from "./job-definitions.js";
 import type { WorkerJobDeps } from "./job-deps.js";
 import { schedules as defaultSchedules } from "./schedules/index.js";
+
+export { jobDefinitions };
 
 export interface WorkerDeps {
   config: Config;
@@ -35,6 +38,8 @@ export interface WorkerDeps {
   schedules?: CronSchedule[];
   observer?: WorkerObserver;
   clock?: () => Date;
+  /** Wakes the idle runner when a job arrives (queue.openWakeSignal); without it the runner only polls. */
+  wake?: WakeSignal;
 }
 
 export interface Worker {
@@ -95,6 +100,7 @@ export function buildWorker(deps: WorkerDeps): Worker {
       rateLimits: worker.rateLimits,
     },
     ...(deps.observer ? { observer: deps.observer } : {}),
+    ...(deps.wake ? { wake: deps.wake } : {}),
   });
   const cron = createCronScheduler({
     queue: deps.queue,

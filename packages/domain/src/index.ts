@@ -10,6 +10,7 @@ export * from "./cors/cors-origin.js";
 export * from "./cors/cors-origin-repository.js";
 export * from "./crypto/reencrypt-secrets.js";
 export * from "./crypto/secret-box.js";
+export * from "./tenants/datasource-policy.js";
 export * from "./tenants/datasource-repository.js";
 export * from "./tenants/mongo-uri.js";
 export * from "./tenants/tenancy-services.js";

@@ -1,4 +1,10 @@
-import type { AnyBulkWriteOperation, Collection, Filter, FindCursor } from "mongodb";
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  type Filter,
+  type FindCursor,
+  MongoBulkWriteError,
+} from "mongodb";
 import { JobsErrorCode } from "./job-errors.js";
 import type { JobDocument } from "./job-types.js";
 import { deadLetterUpdate, errorEntry, pushError } from "./job-updates.js";
@@ -58,6 +64,10 @@ function exclusionFilter(exclude: ClaimExclusions | undefined): Filter<JobDocume
 /**
  * The claim's candidate query: runnable jobs in priority then runAt order. On MongoDB the `claim` and
  * `leases` indexes serve it, so finished jobs are never examined (see queue-indexes.test.ts).
+ *
+ * One batch, closed by the server (`singleBatch`): the claim never reads further. On MongoDB that is
+ * the same reply; FerretDB otherwise keeps the query's PostgreSQL connection for a cursor and, finding
+ * it exhausted, closes that connection, so every limited `find` paid for a new backend (~40 ms).
  */
 export function claimCandidates(
   jobs: Collection<JobDocument>,
@@ -65,7 +75,24 @@ export function claimCandidates(
   options: { limit: number; exclude?: ClaimExclusions },
 ): FindCursor<JobDocument> {
   const filter: Filter<JobDocument> = { $and: [readyFilter(now), ...exclusionFilter(options.exclude)] };
-  return jobs.find(filter, { sort: CLAIM_SORT, limit: options.limit });
+  return jobs.find(filter, {
+    sort: CLAIM_SORT,
+    limit: options.limit,
+    batchSize: options.limit,
+    singleBatch: true,
+  });
+}
+
+/** The job's id as a sortable key (ObjectId hex, or the string id a job was enqueued with). */
+const idKey = (job: Pick<JobDocument, "_id">) => String(job._id);
+
+/**
+ * A write error the server answered with, one per lost operation (the rest of the batch applied):
+ * PostgreSQL-backed servers abort a row update that would deadlock ("deadlock detected") and go on.
+ * Anything else (no reply, a network error) leaves the outcome unknown.
+ */
+function answeredPerOperation(error: unknown): boolean {
+  return error instanceof MongoBulkWriteError && [error.writeErrors].flat().length > 0;
 }
 
 export interface ClaimerOptions {
@@ -103,11 +130,16 @@ export function createClaimer({ jobs, clock, defaultMaxRetries, historyLimit }: 
     const chosen = (claim.select ? claim.select(found) : found).slice(0, claim.limit);
     if (chosen.length === 0) return none;
 
+    // Compare-and-sets go out in _id order, whatever order the caller prefers: on a server that locks
+    // rows (PostgreSQL under FerretDB), two claimers locking overlapping rows in different orders
+    // deadlock, and ties in the claim sort (jobs enqueued in the same millisecond) come back in no
+    // fixed order there. One global order leaves nothing to deadlock on.
+    const inLockOrder = [...chosen].sort((a, b) => (idKey(a) < idKey(b) ? -1 : idKey(a) > idKey(b) ? 1 : 0));
     const lockedUntil = new Date(now.getTime() + claim.leaseMs);
     const lock = { status: "processing" as const, lockedBy: claim.workerId, lockedUntil, updatedAt: now };
     const ops: AnyBulkWriteOperation<JobDocument>[] = [];
     const claimed: JobDocument[] = [];
-    for (const read of chosen) {
+    for (const read of inLockOrder) {
       // A document written by hand (or by an older queue) may lack counters: the filters below match
       // what is stored, the in-memory copy gets the defaults the database will hold after the update.
       const version = typeof read.attempts === "number" ? read.attempts : { $exists: false };
@@ -174,14 +206,24 @@ export function createClaimer({ jobs, clock, defaultMaxRetries, historyLimit }: 
         errors: [...seen.errors, entry].slice(-historyLimit),
       });
     }
-    let result: Awaited<ReturnType<typeof jobs.bulkWrite>>;
     let mine: JobDocument[];
     try {
-      result = await jobs.bulkWrite(ops, { ordered: false });
-      if (result.modifiedCount === ops.length) return { claimed, contended: false };
-      if (result.modifiedCount === 0) return { claimed: [], contended: true };
+      let modified: number | undefined;
+      try {
+        modified = (await jobs.bulkWrite(ops, { ordered: false })).modifiedCount;
+      } catch (error) {
+        // Some operations failed and the rest applied: the same as losing those races.
+        if (!answeredPerOperation(error)) throw error;
+      }
+      if (modified === ops.length) return { claimed: inPreferenceOrder(claimed, chosen), contended: false };
+      if (modified === 0 || claimed.length === 0) return { claimed: [], contended: true };
       // Some sets lost a race with another worker: read back which ones are ours.
-      mine = await jobs.find({ _id: { $in: claimed.map((job) => job._id) } }).toArray();
+      mine = await jobs
+        .find(
+          { _id: { $in: claimed.map((job) => job._id) } },
+          { batchSize: claimed.length, singleBatch: true },
+        )
+        .toArray();
     } catch (error) {
       // The server may have applied the claim before the reply was lost: hand back whatever this claim
       // locked, so those jobs are not left waiting for their lease (and charged a retry) unrun.
@@ -200,7 +242,13 @@ export function createClaimer({ jobs, clock, defaultMaxRetries, historyLimit }: 
         job.lockedBy === claim.workerId &&
         wanted.get(String(job._id)) === job.attempts,
     );
-    return { claimed: won, contended: true };
+    return { claimed: inPreferenceOrder(won, chosen), contended: true };
+  }
+
+  /** The claimed jobs in the order the caller preferred them (select's order, else the claim sort). */
+  function inPreferenceOrder(jobsClaimed: JobDocument[], preferred: JobDocument[]): JobDocument[] {
+    const rank = new Map(preferred.map((job, index) => [idKey(job), index]));
+    return [...jobsClaimed].sort((a, b) => (rank.get(idKey(a)) ?? 0) - (rank.get(idKey(b)) ?? 0));
   }
 
   return { claimBatch };

@@ -11,6 +11,7 @@ export * from "./job-errors.js";
 export * from "./job-handler.js";
 export * from "./job-types.js";
 export * from "./job-updates.js";
+export * from "./job-wake.js";
 export * from "./queue.js";
 export * from "./queue-admin.js";
 export * from "./queue-consumer.js";

@@ -50,6 +50,12 @@ export interface JobDocument<P = Record<string, unknown>> {
   lastError: string | null;
   errors: JobErrorEntry[];
   result?: unknown;
+  /**
+   * What a long job reports while it runs (e.g. `{ processed, total }`), written by the handler through
+   * `progress()` (fenced, so only the attempt holding the lease writes it). It stays on the document
+   * across retries and lease takeovers: a resumable handler keeps its checkpoint here.
+   */
+  progress?: Record<string, unknown>;
   /** Unique among unfinished jobs; renamed to `finishedDedupeKey` when the job finishes. */
   dedupeKey?: string;
   finishedDedupeKey?: string;

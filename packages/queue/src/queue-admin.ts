@@ -1,6 +1,6 @@
 import { isDuplicateKeyError } from "@ecodrix/platform";
 import type { Collection, Filter, ObjectId, UpdateFilter } from "mongodb";
-import { jobNotFound, jobNotRequeueable, parseJobId } from "./job-errors.js";
+import { invalidJobInput, jobNotFound, jobNotRequeueable, parseJobId } from "./job-errors.js";
 import { FINISHED_STATUSES, JOB_STATUSES, type JobDocument, type JobStatus } from "./job-types.js";
 import type { WorkerRegistry } from "./worker-registry.js";
 
@@ -42,11 +42,40 @@ export interface QueueDepth {
   unhandledTypes: { type: string; pending: number }[];
 }
 
+/** Finished jobs per time bucket (by `completedAt`): what the console's throughput chart draws. */
+export interface ThroughputBucket {
+  /** Start of the bucket. */
+  at: Date;
+  completed: number;
+  /** Dead-lettered (failed for good) in this bucket. */
+  failed: number;
+}
+
+export interface Throughput {
+  bucketMs: number;
+  /** Oldest first; every bucket present (zeros included), the last one is the current, partial bucket. */
+  buckets: ThroughputBucket[];
+}
+
+export interface ThroughputOptions {
+  /** How many buckets back from now (default 60). */
+  buckets?: number;
+  /** Bucket length (default one minute). */
+  bucketMs?: number;
+  now?: Date;
+}
+
 /** What operators may do (admin API, CLI, console): look, requeue, kill, sweep. */
 export interface QueueAdmin {
   stats(): Promise<JobStats>;
   depth(): Promise<QueueDepth>;
   list(filter?: JobListFilter): Promise<JobDocument[]>;
+  /**
+   * Completed and dead-lettered jobs per bucket over the last `buckets × bucketMs` (default: per minute,
+   * last hour), from `completedAt`: one aggregation served by the retention index. A requeued job counts
+   * once, at its latest finish; jobs removed by retention or by hand are no longer counted.
+   */
+  throughput(options?: ThroughputOptions): Promise<Throughput>;
   get(id: string | ObjectId): Promise<JobDocument | null>;
   /**
    * Back to pending with retries 0, due now (runbook §2 "re-queue"); 404 when absent. A job running
@@ -163,6 +192,48 @@ export function createQueueAdmin(jobs: Collection<JobDocument>, workers: WorkerR
       const where = filter.stuck ? { $and: [query, stuckFilter(new Date())] } : query;
       const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
       return jobs.find(where, { sort: { _id: -1 }, limit }).toArray();
+    },
+
+    async throughput(options = {}) {
+      const bucketMs = options.bucketMs ?? 60_000;
+      const count = options.buckets ?? 60;
+      if (!Number.isInteger(bucketMs) || bucketMs < 1_000)
+        throw invalidJobInput("bucketMs must be at least 1000");
+      if (!Number.isInteger(count) || count < 1 || count > 1_440) {
+        throw invalidJobInput("buckets must be an integer from 1 to 1440");
+      }
+      const now = (options.now ?? new Date()).getTime();
+      // Buckets aligned to whole bucket lengths, so consecutive polls agree on where a bucket starts.
+      const first = new Date((Math.floor(now / bucketMs) - count + 1) * bucketMs);
+      // $subtract of two dates and $floor are understood by MongoDB and by the embedded server alike
+      // ($dateTrunc is not implemented by the latter).
+      const groups = await jobs
+        .aggregate<{ _id: { bucket: number; status: JobStatus }; count: number }>([
+          { $match: { completedAt: { $gte: first }, status: { $in: ["completed", "failed"] } } },
+          {
+            $group: {
+              _id: {
+                bucket: { $floor: { $divide: [{ $subtract: ["$completedAt", first] }, bucketMs] } },
+                status: "$status",
+              },
+              count: { $sum: 1 },
+            },
+          },
+        ])
+        .toArray();
+      const buckets: ThroughputBucket[] = Array.from({ length: count }, (_, index) => ({
+        at: new Date(first.getTime() + index * bucketMs),
+        completed: 0,
+        failed: 0,
+      }));
+      for (const group of groups) {
+        const bucket = buckets[group._id.bucket];
+        // A completedAt in the future (clock skew between processes) falls outside the window.
+        if (!bucket) continue;
+        if (group._id.status === "completed") bucket.completed += group.count;
+        else if (group._id.status === "failed") bucket.failed += group.count;
+      }
+      return { bucketMs, buckets };
     },
 
     get(id) {

@@ -24,6 +24,12 @@ export interface QueueConsumer {
   complete(job: JobDocument, result?: unknown): Promise<boolean>;
   /** Records a failure: back to pending after a backoff, or `failed` (dead letter); `lost` when fenced. */
   fail(job: JobDocument, failure: JobFailure): Promise<FailOutcome>;
+  /**
+   * Stores `data` as the job's `progress` (replacing the previous one) and refreshes `updatedAt`;
+   * false when the attempt no longer holds the lease (fenced: a stale worker cannot overwrite the
+   * progress or checkpoint of the attempt that took over).
+   */
+  progress(job: JobDocument, data: Record<string, unknown>): Promise<boolean>;
   /** Gives the job back (pending, claimable at once) without counting a retry: graceful shutdown. */
   release(job: JobDocument): Promise<boolean>;
   /** Gives the job back due at `runAt`, without counting a retry: a spent rate limit (JobDeferral). */
@@ -86,6 +92,12 @@ export function createQueueConsumer(
         ...pushError(entry, historyLimit),
       });
       return update.matchedCount === 1 ? { outcome: "retry", runAt } : { outcome: "lost" };
+    },
+
+    async progress(job, data) {
+      const update = await jobs.updateOne(fence(job), { $set: { progress: data, updatedAt: new Date() } });
+      if (update.matchedCount === 1) job.progress = data;
+      return update.matchedCount === 1;
     },
 
     release(job) {

@@ -12,13 +12,26 @@ export interface QueueProducer {
   /** Bulk enqueue: one insertMany for jobs without dedupe keys. Results in input order. */
   enqueueMany<P extends Record<string, unknown>>(inputs: EnqueueInput<P>[]): Promise<JobDocument<P>[]>;
   get(id: string | ObjectId): Promise<JobDocument | null>;
+  /** The jobs with these ids that exist (any order): one query for a page of automation runs' steps. */
+  getMany(ids: readonly ObjectId[]): Promise<JobDocument[]>;
   /** Cancels pending jobs (not running ones) matching the filter; returns how many. */
   cancelPending(filter: { id?: ObjectId; clientCode?: string; ids?: ObjectId[] }): Promise<number>;
   /** Cancels one pending job; 404 when absent, 409 when it is not pending. */
   cancel(id: string | ObjectId): Promise<JobDocument>;
 }
 
-export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRetries: number): QueueProducer {
+/**
+ * `onDue` runs after an enqueue that stored a job due now (createQueue nudges idle workers with it,
+ * see job-wake.ts); it must not throw or wait.
+ */
+export function createQueueProducer(
+  jobs: Collection<JobDocument>,
+  defaultMaxRetries: number,
+  onDue?: () => void,
+): QueueProducer {
+  const announce = (docs: readonly Pick<JobDocument, "runAt">[], now: Date) => {
+    if (onDue && docs.some((doc) => doc.runAt.getTime() <= now.getTime())) onDue();
+  };
   async function insertDeduped<P extends Record<string, unknown>>(
     doc: JobDocument<P>,
   ): Promise<JobDocument<P>> {
@@ -43,12 +56,16 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
 
   return {
     async enqueue(input) {
-      const doc = buildJobDocument(input, new Date(), defaultMaxRetries);
+      const now = new Date();
+      const doc = buildJobDocument(input, now, defaultMaxRetries);
       if (!doc.dedupeKey && !input.id) {
         await jobs.insertOne(doc as unknown as JobDocument);
+        announce([doc], now);
         return doc;
       }
-      return insertDeduped(doc);
+      const stored = await insertDeduped(doc);
+      announce([stored], now);
+      return stored;
     },
 
     async enqueueMany(inputs) {
@@ -60,11 +77,17 @@ export function createQueueProducer(jobs: Collection<JobDocument>, defaultMaxRet
       for (const [index, doc] of docs.entries()) {
         if (doc.dedupeKey || inputs[index]?.id) results[index] = await insertDeduped(doc);
       }
+      announce(results, now);
       return results;
     },
 
     get(id) {
       return jobs.findOne({ _id: parseJobId(id) });
+    },
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return jobs.find({ _id: { $in: [...ids] } }).toArray();
     },
 
     async cancelPending(filter) {

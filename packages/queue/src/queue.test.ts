@@ -4,7 +4,7 @@ import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { backoffDelayMs } from "./backoff.js";
-import type { JobDocument } from "./job-types.js";
+import type { JobDocument, JobStatus } from "./job-types.js";
 import { createQueue, type Queue } from "./queue.js";
 
 describe("job queue", () => {
@@ -212,6 +212,25 @@ describe("job queue", () => {
         lockedBy: null,
         lastError: expect.stringMatching(/Lease expired/),
       });
+    });
+
+    it("progress is written only by the attempt holding the lease, and survives a takeover", async () => {
+      await queue.enqueue({ type: "long" });
+      const stale = (await queue.claim("worker-a", 50))!;
+      expect(await queue.progress(stale, { processed: 10, total: 100 })).toBe(true);
+      expect((await queue.get(stale._id))?.progress).toEqual({ processed: 10, total: 100 });
+      await sleep(80); // worker-a hung; worker-b takes over and reads the checkpoint from the claim
+      const fresh = (await queue.claim("worker-b", 10_000))!;
+      expect(fresh.progress).toEqual({ processed: 10, total: 100 });
+      expect(await queue.progress(stale, { processed: 99, total: 100 })).toBe(false);
+      expect(await queue.progress(fresh, { processed: 20, total: 100 })).toBe(true);
+      expect(await queue.complete(fresh, { done: true })).toBe(true);
+      expect(await queue.get(fresh._id)).toMatchObject({
+        status: "completed",
+        progress: { processed: 20, total: 100 },
+      });
+      // A finished job's progress is frozen.
+      expect(await queue.progress(fresh, { processed: 0, total: 0 })).toBe(false);
     });
 
     it("release (graceful shutdown) makes the job claimable at once without counting a retry", async () => {
@@ -439,6 +458,38 @@ describe("job queue", () => {
         status: "pending",
         retries: 0,
       });
+    });
+
+    it("throughput: completed and dead-lettered jobs per minute over the last hour, zeros included", async () => {
+      const now = new Date("2026-03-01T10:30:20Z");
+      const at = (minutesAgo: number, seconds = 0) =>
+        new Date(Date.parse("2026-03-01T10:30:00Z") - minutesAgo * 60_000 + seconds * 1000);
+      const docs = await queue.enqueueMany(Array.from({ length: 7 }, () => ({ type: "t" })));
+      const finish = (index: number, status: JobStatus, completedAt: Date) =>
+        queue.jobs.updateOne({ _id: docs[index]!._id }, { $set: { status, completedAt } });
+      await finish(0, "completed", at(0, 5)); // current, partial minute
+      await finish(1, "completed", at(0, 15));
+      await finish(2, "failed", at(0, 10));
+      await finish(3, "completed", at(59, 59)); // oldest bucket
+      await finish(4, "completed", at(60, 30)); // before the window
+      await finish(5, "cancelled", at(1)); // cancelled is not throughput
+      // docs[6] stays pending.
+      const result = await queue.throughput({ now });
+      expect(result.bucketMs).toBe(60_000);
+      expect(result.buckets).toHaveLength(60);
+      expect(result.buckets[0]).toEqual({ at: at(59), completed: 1, failed: 0 });
+      expect(result.buckets[59]).toEqual({ at: at(0), completed: 2, failed: 1 });
+      const total = result.buckets.reduce((sum, bucket) => sum + bucket.completed + bucket.failed, 0);
+      expect(total).toBe(4);
+      const five = await queue.throughput({ now, buckets: 5, bucketMs: 120_000 });
+      expect(five.buckets.map((bucket) => bucket.at.toISOString())).toEqual([
+        "2026-03-01T10:22:00.000Z",
+        "2026-03-01T10:24:00.000Z",
+        "2026-03-01T10:26:00.000Z",
+        "2026-03-01T10:28:00.000Z",
+        "2026-03-01T10:30:00.000Z",
+      ]);
+      await expect(queue.throughput({ buckets: 0 })).rejects.toMatchObject({ statusCode: 400 });
     });
 
     it("requeue resets a job to pending with retries 0 and fences the old attempt", async () => {

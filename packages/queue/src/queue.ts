@@ -1,6 +1,7 @@
 import type { Collection, Db } from "mongodb";
 import { type BackoffOptions, DEFAULT_BACKOFF } from "./backoff.js";
 import type { JobDocument } from "./job-types.js";
+import { createNudgeSender, openWakeSignal, type WakeOptions, type WakeSignal } from "./job-wake.js";
 import { createQueueAdmin, type QueueAdmin } from "./queue-admin.js";
 import { createQueueConsumer, type QueueConsumer } from "./queue-consumer.js";
 import { JOB_INDEXES } from "./queue-indexes.js";
@@ -17,6 +18,8 @@ export interface QueueOptions {
   backoff?: BackoffOptions;
   /** Length of the `errors` history kept per job. Default 10. */
   errorHistoryLimit?: number;
+  /** Nudge idle workers after an enqueue (see job-wake.ts). Default true; costless without listeners. */
+  nudgeWorkers?: boolean;
   /**
    * The time leases are written and compared in (claim, heartbeat, fail, release): the worker passes
    * the database server's (createServerClock), so hosts with skewed clocks agree. Default: local.
@@ -36,6 +39,8 @@ export interface Queue extends QueueProducer, QueueConsumer, QueueAdmin {
   readonly workers: WorkerRegistry;
   /** Creates the queue's indexes (idempotent). Call at start-up. */
   ensureIndexes(): Promise<void>;
+  /** The worker side of the wake-up (change stream or nudge listener), for the worker runner. */
+  openWakeSignal(options: WakeOptions): Promise<WakeSignal>;
 }
 
 /** The sides the API is given. */
@@ -46,7 +51,9 @@ export function createQueue(options: QueueOptions): Queue {
   const defaultMaxRetries = options.defaultMaxRetries ?? 5;
   const historyLimit = options.errorHistoryLimit ?? ERROR_HISTORY_LIMIT;
   const workers = createWorkerRegistry(options.db);
-  const producer = createQueueProducer(jobs, defaultMaxRetries);
+  const nudger =
+    options.nudgeWorkers === false ? undefined : createNudgeSender(() => workers.wakeEndpoints());
+  const producer = createQueueProducer(jobs, defaultMaxRetries, nudger?.nudge);
   const consumer = createQueueConsumer(jobs, {
     clock: options.clock ?? (() => new Date()),
     defaultMaxRetries,
@@ -60,6 +67,7 @@ export function createQueue(options: QueueOptions): Queue {
     ...admin,
     jobs,
     workers,
+    openWakeSignal: (wake) => openWakeSignal(jobs, wake),
     async ensureIndexes() {
       await jobs.createIndexes(JOB_INDEXES);
       await options.db

@@ -15,6 +15,8 @@ export interface QueueWorkerDocument {
   pid: number;
   startedAt: Date;
   seenAt: Date;
+  /** `udp://host:port` producers nudge when a job arrives (see job-wake.ts); absent without one. */
+  wake?: string;
 }
 
 /**
@@ -25,11 +27,11 @@ export interface QueueWorkerDocument {
 export function createWorkerRegistry(db: Db) {
   const workers = db.collection<QueueWorkerDocument>(QUEUE_WORKERS_COLLECTION);
   return {
-    async report(workerId: string, types: readonly string[], startedAt: Date): Promise<void> {
+    async report(workerId: string, types: readonly string[], startedAt: Date, wake?: string): Promise<void> {
       await workers.updateOne(
         { _id: workerId },
         {
-          $set: { types: [...types], seenAt: new Date() },
+          $set: { types: [...types], seenAt: new Date(), ...(wake ? { wake } : {}) },
           $setOnInsert: { host: hostname(), pid: process.pid, startedAt },
         },
         { upsert: true },
@@ -41,6 +43,16 @@ export function createWorkerRegistry(db: Db) {
     /** The workers seen within the last minute. */
     live(now = new Date()): Promise<QueueWorkerDocument[]> {
       return workers.find({ seenAt: { $gte: new Date(now.getTime() - WORKER_SEEN_WITHIN_MS) } }).toArray();
+    },
+    /** The nudge addresses of the workers seen within the last minute (each once). */
+    async wakeEndpoints(now = new Date()): Promise<string[]> {
+      const docs = await workers
+        .find(
+          { seenAt: { $gte: new Date(now.getTime() - WORKER_SEEN_WITHIN_MS) }, wake: { $type: "string" } },
+          { projection: { wake: 1 } },
+        )
+        .toArray();
+      return [...new Set(docs.flatMap((doc) => (doc.wake ? [doc.wake] : [])))];
     },
   };
 }

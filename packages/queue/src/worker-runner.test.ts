@@ -3,13 +3,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, permanentFailure, retryLater } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { MongoClient } from "mongodb";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { handlerRegistry } from "./job-definition.js";
 import type { JobHandlers } from "./job-handler.js";
 import { createQueue, type Queue } from "./queue.js";
 import { createWorkerRunner, type WorkerRunner, type WorkerRunnerOptions } from "./worker-runner.js";
 
 const quiet = createLogger({ level: "silent", name: "test" });
+// The fairness burst. FerretDB writes the queue's indexes slowly (10,000 jobs take about 40 s to
+// enqueue there, the whole test's budget), so it gets a smaller burst, still far more than get done.
+const BURST = inject("mongoCapabilities").server === "ferretdb" ? 3_000 : 10_000;
 
 describe("worker runner", () => {
   let mongo: TestMongo;
@@ -143,6 +146,35 @@ describe("worker runner", () => {
     expect(await queue.get(unknown._id)).toMatchObject({ status: "pending", attempts: 0, lastError: null });
     expect(await queue.get(limited._id)).toMatchObject({ status: "completed", retries: 1, result: "sent" });
     expect(calls[1]! - calls[0]!).toBeGreaterThanOrEqual(390);
+  });
+
+  it("a handler's progress is on the job document while it runs", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reported: boolean[] = [];
+    start({
+      long: async ({ progress }) => {
+        reported.push(await progress({ processed: 1, total: 3 }));
+        await gate;
+        reported.push(await progress({ processed: 3, total: 3 }));
+        return { processed: 3 };
+      },
+    });
+    const job = await queue.enqueue({ type: "long" });
+    await waitFor("progress while running", async () => {
+      const doc = await queue.get(job._id);
+      return doc?.status === "processing" && doc.progress?.processed === 1;
+    });
+    expect((await queue.get(job._id))?.progress).toEqual({ processed: 1, total: 3 });
+    release();
+    await waitFor("completion", async () => (await queue.get(job._id))?.status === "completed");
+    expect(await queue.get(job._id)).toMatchObject({
+      progress: { processed: 3, total: 3 },
+      result: { processed: 3 },
+    });
+    expect(reported).toEqual([true, true]);
   });
 
   it("heartbeats keep a long job's lease: another worker does not take it over", async () => {
@@ -339,13 +371,21 @@ describe("worker runner", () => {
       async () =>
         (await queue.jobs.countDocuments({ type: { $in: ["slow", "fast"] }, status: "completed" })) === 52,
     );
-    await waitFor("first second of sends", () => Date.now() - began > 900);
+    await waitFor("all sends", () => sends.length === 16, 15_000);
     expect(slowPeak).toBe(2);
     for (const tenant of ["acme", "beta"]) {
-      const firstSecond = sends.filter((send) => send.clientCode === tenant && send.at - began < 900);
-      expect(firstSecond).toHaveLength(5);
+      // Timed by the sends themselves, not from the enqueue: how soon the first one starts depends on
+      // the server and the machine's load (on FerretDB, or a loaded host, well into the first second).
+      const times = sends
+        .filter((send) => send.clientCode === tenant)
+        .map((send) => send.at)
+        .sort((a, b) => a - b);
+      // Never more than 5 sends of one tenant within 900 ms ...
+      for (let i = 5; i < times.length; i++) expect(times[i]! - times[i - 5]!).toBeGreaterThanOrEqual(900);
+      // ... and the limit does not hold them back much longer than it must.
+      expect(times[4]! - times[0]!).toBeLessThan(2_500);
+      expect(times[0]! - began).toBeLessThan(5_000);
     }
-    await waitFor("all sends", () => sends.length === 16, 5_000);
   });
 
   it("a tenant cap holds while the fairness probe claims too (probe and main claim share one count)", async () => {
@@ -406,7 +446,7 @@ describe("worker runner", () => {
     expect(job?.errors).toHaveLength(1);
   });
 
-  it("fairness: a 10,000-job burst from one tenant does not starve another tenant's job", async () => {
+  it(`fairness: a ${BURST.toLocaleString("en-US")}-job burst from one tenant does not starve another tenant's job`, async () => {
     const started = new Map<string, number>();
     const handlers: JobHandlers = {
       bulk: async () => {
@@ -417,7 +457,7 @@ describe("worker runner", () => {
       },
     };
     await queue.enqueueMany(
-      Array.from({ length: 10_000 }, (_, n) => ({ type: "bulk", clientCode: "burst", payload: { n } })),
+      Array.from({ length: BURST }, (_, n) => ({ type: "bulk", clientCode: "burst", payload: { n } })),
     );
     start(handlers, { concurrency: 10 });
     start(handlers, { concurrency: 10 });
@@ -434,7 +474,7 @@ describe("worker runner", () => {
       waits.push(started.get(String(job._id))! - enqueuedAt);
       // It did not just wait for the burst to drain.
       expect(await queue.jobs.countDocuments({ clientCode: "burst", status: "pending" })).toBeGreaterThan(
-        5_000,
+        BURST / 2,
       );
     }
     expect(Math.max(...waits), `waits ${waits.join(", ")} ms`).toBeLessThan(1_500);

@@ -8,6 +8,7 @@ import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
 import type { JobRegistry } from "./job-definition.js";
 import { JobDeferral, JobsErrorCode } from "./job-errors.js";
 import type { FailOutcome, JobDocument } from "./job-types.js";
+import type { WakeSignal } from "./job-wake.js";
 import type { QueueConsumer } from "./queue-consumer.js";
 import { waitForRateSlot } from "./rate-slot.js";
 import { WORKER_REPORT_INTERVAL_MS, type WorkerRegistry } from "./worker-registry.js";
@@ -38,9 +39,18 @@ export interface WorkerRunnerOptions {
   prefetch?: number;
   /** Lease length; renewed every leaseMs/3 while a handler runs. */
   leaseMs: number;
-  /** Idle polling starts at pollMinMs and doubles up to pollMaxMs while nothing is found. */
+  /**
+   * Idle polling starts at pollMinMs and doubles up to pollMaxMs while nothing is found; with a live
+   * wake signal up to 2 × pollMaxMs (the signal brings new jobs; polls find delayed ones and expired
+   * leases), so a waiting worker stays under one query a second.
+   */
   pollMinMs: number;
   pollMaxMs: number;
+  /**
+   * Wakes the idle runner when a job arrives (queue.openWakeSignal: a change stream, or producers'
+   * nudges, whose address the runner records through `workers`). Owned by the caller, who closes it.
+   */
+  wake?: WakeSignal;
   /** A handler still running after this is aborted and the attempt fails (retryable). Default 120 s. */
   jobTimeoutMs?: number;
   /** stop(): how long running jobs may finish before their leases are released. Default 25 s. */
@@ -94,7 +104,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   /** Tells the worker registry which types this runner knows (start-up, then every 15 s). */
   function report(): void {
     options.workers
-      ?.report(workerId, options.jobs.types, startedAt)
+      ?.report(workerId, options.jobs.types, startedAt, options.wake?.endpoint)
       .catch((error: unknown) => logger.warn({ err: error }, "reporting this worker's job types failed"));
   }
 
@@ -104,6 +114,36 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
   let wakeLoop: (() => void) | undefined;
   let loopPromise: Promise<void> | undefined;
   let lastRoundFull = false;
+  let idleWaiting = false;
+  /** A wake that arrived while a claim ran (the job may have been inserted just after its find). */
+  let wakePending = false;
+  let lastClaimAt = 0;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let unsubscribeWake: (() => void) | undefined;
+  const pollMaxMs = () => (options.wake?.live ? 2 * options.pollMaxMs : options.pollMaxMs);
+
+  /**
+   * A wake signal ends an idle wait at once, but starts claims no closer together than wakeGapMs:
+   * a burst of nudges (or a flood of stray datagrams) costs one claim per gap at most.
+   */
+  const wakeGapMs = Math.min(options.pollMinMs, 50);
+  function onWake(): void {
+    idleDelay = options.pollMinMs;
+    if (!idleWaiting) {
+      wakePending = true;
+      return;
+    }
+    if (wakeTimer) return;
+    const wait = lastClaimAt + wakeGapMs - Date.now();
+    if (wait <= 0) {
+      wakeLoop?.();
+      return;
+    }
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      if (idleWaiting) wakeLoop?.();
+    }, wait);
+  }
 
   /** Resolves on the next job end, on stop(), or after `ms` (if given). */
   function pause(ms?: number): Promise<void> {
@@ -219,7 +259,12 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         timeout = armTimeout(registered.limits.timeoutMs);
       }
       const result = await Promise.race([
-        registered.handler({ job, log, signal: controller.signal }),
+        registered.handler({
+          job,
+          log,
+          signal: controller.signal,
+          progress: (data) => queue.progress(job, data),
+        }),
         aborted,
       ]);
       clearInterval(heartbeat);
@@ -387,6 +432,8 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
       }
       waitedForBatch = false;
       let round: { jobs: JobDocument[]; full: boolean } = { jobs: [], full: false };
+      lastClaimAt = Date.now();
+      wakePending = false;
       try {
         round = await claimRound(room);
       } catch (error) {
@@ -408,8 +455,15 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         if (!round.full) await pause(options.pollMinMs);
         continue;
       }
+      if (wakePending) {
+        wakePending = false;
+        await pause(Math.max(0, lastClaimAt + wakeGapMs - Date.now()));
+        continue;
+      }
+      idleWaiting = true;
       await pause(idleDelay);
-      idleDelay = Math.min(idleDelay * 2, options.pollMaxMs);
+      idleWaiting = false;
+      idleDelay = Math.min(idleDelay * 2, pollMaxMs());
     }
   }
 
@@ -421,6 +475,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     start() {
       if (stopping) throw new Error("a stopped worker runner cannot be started again");
       if (!loopPromise) {
+        unsubscribeWake = options.wake?.onWake(onWake);
         bufferTimer = setInterval(renewBuffered, heartbeatMs);
         bufferTimer.unref();
         if (options.workers) {
@@ -433,6 +488,8 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     },
     async stop() {
       stopping = true;
+      unsubscribeWake?.();
+      clearTimeout(wakeTimer);
       wakeLoop?.();
       await loopPromise;
       clearInterval(bufferTimer);

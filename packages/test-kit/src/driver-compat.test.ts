@@ -5,7 +5,7 @@ import { createTestMongo, type TestMongo } from "./test-mongo.js";
 // findings for the embedded server are written up in this package's README.
 describe("official mongodb driver against the test server", () => {
   let mongo: TestMongo;
-  const embedded = inject("mongoSource") === "embedded";
+  const embedded = inject("mongoCapabilities").server === "mongo-java-server";
 
   beforeAll(async () => {
     mongo = await createTestMongo("compat");
@@ -46,7 +46,7 @@ describe("official mongodb driver against the test server", () => {
     expect(names).toEqual(expect.arrayContaining(["compound", "key_unique"]));
   });
 
-  it("partialFilterExpression: honoured by MongoDB, ignored by the embedded server", async () => {
+  it("partialFilterExpression: honoured by MongoDB and FerretDB, ignored by the embedded server", async () => {
     const col = mongo.db.collection("partial");
     await col.createIndex(
       { dedupeKey: 1 },

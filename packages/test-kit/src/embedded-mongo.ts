@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,13 +10,15 @@ const execFileAsync = promisify(execFile);
 const javaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../java");
 const targetDir = path.join(javaDir, "target");
 const launcherJar = path.join(targetDir, "embedded-mongo.jar");
-const launcherSource = path.join(javaDir, "src/main/java/com/ecodrix/embeddedmongo/EmbeddedMongo.java");
+const launcherSources = path.join(javaDir, "src/main/java/com/ecodrix/embeddedmongo");
 const pom = path.join(javaDir, "pom.xml");
 
 export interface EmbeddedMongo {
   /** `mongodb://127.0.0.1:<port>` */
   readonly uri: string;
   readonly pid: number | undefined;
+  /** Settles when the Java process exits, for whatever reason (stop(), a crash, a SIGKILL). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Stops the server and waits for the Java process to exit. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -26,6 +28,13 @@ export interface EmbeddedMongoOptions {
   backend?: "memory" | "h2";
   /** H2 database file; required with `backend: "h2"`. */
   file?: string;
+  /**
+   * h2 only. `commit` (default): every write is committed to the file before it is acknowledged, so
+   * a SIGKILL loses no acknowledged write. `fsync`: also fsync'ed, so an OS crash loses none either
+   * (slower). `deferred`: H2's own background commit about once a second (loses the last second of
+   * writes when killed; kept to measure what the others cost).
+   */
+  durability?: "commit" | "fsync" | "deferred";
   /** 0 (default) picks a free port. */
   port?: number;
   /** How long to wait for the server to print READY. Default 60 s (the first start may compile). */
@@ -35,7 +44,8 @@ export interface EmbeddedMongoOptions {
 function isBuilt(): boolean {
   if (!existsSync(launcherJar) || !existsSync(path.join(targetDir, "lib"))) return false;
   const built = statSync(launcherJar).mtimeMs;
-  return statSync(pom).mtimeMs <= built && statSync(launcherSource).mtimeMs <= built;
+  const sources = readdirSync(launcherSources).map((name) => path.join(launcherSources, name));
+  return [pom, ...sources].every((file) => statSync(file).mtimeMs <= built);
 }
 
 /**
@@ -77,15 +87,22 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   args.push("--port", String(options.port ?? 0), "--backend", backend);
   if (backend === "h2") {
     if (!options.file) throw new Error("startEmbeddedMongo: backend h2 needs a file");
-    mkdirSync(path.dirname(options.file), { recursive: true });
-    args.push("--file", options.file);
+    // The database holds job payloads and results: its directory is private to the owner.
+    const dir = path.dirname(options.file);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    args.push("--file", options.file, "--durability", options.durability ?? "commit");
   }
   const child = spawn("java", args, { stdio: ["pipe", "pipe", "pipe"] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const uri = await waitForReady(child, options.startTimeoutMs ?? 60_000);
   let stopped: Promise<void> | undefined;
   return {
     uri,
     pid: child.pid,
+    exited,
     stop() {
       stopped ??= stopChild(child);
       return stopped;

@@ -12,6 +12,8 @@ export interface FailedAuthLimiterOptions {
 }
 
 export interface FailedAuthLimiter {
+  /** Milliseconds until `ip` (and `ip` with `clientCode`) is within its failure budget again; 0 when it is. */
+  blockedForMs(ip: string, clientCode: string, now?: number): number;
   /** Throws a 429 with Retry-After while `ip`, or `ip` with `clientCode`, is over its failure budget. */
   check(ip: string, clientCode: string, now?: number): void;
   recordFailure(ip: string, clientCode: string, now?: number): void;
@@ -116,7 +118,7 @@ class FailureWindows {
   }
 }
 
-function rateLimited(blockedForMs: number): AppError {
+export function rateLimited(blockedForMs: number): AppError {
   const retryAfter = Math.max(1, Math.ceil(blockedForMs / 1000));
   return new AppError(
     "ECODRIX_AUTH_RATE_LIMITED",
@@ -127,10 +129,12 @@ function rateLimited(blockedForMs: number): AppError {
 }
 
 /**
- * Fixed-window counters of failed tenant authentications, in process memory, at two levels: per client
+ * Fixed-window counters of failed authentications, in process memory, at two levels: per client
  * IP and client code (maxFailures; behind a shared proxy one tenant's broken integration locks out only
  * itself) and per client IP across every client code (maxFailuresPerIp; guessing client codes or keys
- * for many codes from one IP is limited too). An attempt over either budget gets 429 with Retry-After.
+ * for many codes from one IP is limited too). A failed attempt over either budget gets 429 with
+ * Retry-After; the limit never refuses valid credentials (the callers check them first), so nobody can
+ * lock a tenant out by failing on its behalf.
  * Each API process limits on its own (N processes allow N times the budgets per window), which is
  * enough to make guessing 256-bit keys or enumerating client codes pointless. Memory is bounded: each
  * table holds at most maxEntries windows plus one shared overflow window; a window over its limit is
@@ -146,12 +150,14 @@ export function createFailedAuthLimiter(options: FailedAuthLimiterOptions = {}):
   // A space never occurs in an IP address: "ip code" keys cannot collide.
   const codeKey = (ip: string, clientCode: string) => `${ip} ${clientCode}`;
 
+  const blockedForMs = (ip: string, clientCode: string, now: number) =>
+    Math.max(perIp.blockedForMs(ip, now) ?? 0, perCode.blockedForMs(codeKey(ip, clientCode), now) ?? 0);
   return {
+    blockedForMs(ip, clientCode, now = Date.now()) {
+      return blockedForMs(ip, clientCode, now);
+    },
     check(ip, clientCode, now = Date.now()) {
-      const blocked = Math.max(
-        perIp.blockedForMs(ip, now) ?? 0,
-        perCode.blockedForMs(codeKey(ip, clientCode), now) ?? 0,
-      );
+      const blocked = blockedForMs(ip, clientCode, now);
       if (blocked > 0) throw rateLimited(blocked);
     },
     recordFailure(ip, clientCode, now = Date.now()) {

@@ -1,7 +1,9 @@
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { admin, startTestApi, type TestApi } from "../../test/test-app.js";
+import { startApiMetricsServer } from "./metrics-routes.js";
 
 describe("admin jobs API (runbook §2)", () => {
   let api: TestApi;
@@ -21,6 +23,7 @@ describe("admin jobs API (runbook §2)", () => {
     const id = String(new ObjectId());
     for (const [method, url] of [
       ["GET", "/api/admin/jobs/stats"],
+      ["GET", "/api/admin/jobs/throughput"],
       ["GET", "/api/admin/jobs"],
       ["GET", `/api/admin/jobs/${id}`],
       ["POST", `/api/admin/jobs/${id}/requeue`],
@@ -53,6 +56,32 @@ describe("admin jobs API (runbook §2)", () => {
       ],
       stuck: 1,
     });
+  });
+
+  it("throughput: jobs finished per minute over the last hour, counted by the queue", async () => {
+    await api.queue.enqueueMany([{ type: "a" }, { type: "b" }, { type: "c" }]);
+    const [first, second, third] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 3 });
+    await api.queue.complete(first!);
+    await api.queue.complete(second!);
+    await api.queue.fail(third!, { message: "boom", retryable: false });
+    const res = await call("GET", "/api/admin/jobs/throughput");
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as {
+      bucketSeconds: number;
+      buckets: { at: string; completed: number; failed: number }[];
+    };
+    expect(body.bucketSeconds).toBe(60);
+    expect(body.buckets).toHaveLength(60);
+    // The current minute, or the one before when the minute turned between the writes and the read.
+    const recent = body.buckets.slice(-2);
+    expect(recent.reduce((sum, bucket) => sum + bucket.completed, 0)).toBe(2);
+    expect(recent.reduce((sum, bucket) => sum + bucket.failed, 0)).toBe(1);
+    expect(Date.parse(body.buckets[1]!.at) - Date.parse(body.buckets[0]!.at)).toBe(60_000);
+    const ten = await call("GET", "/api/admin/jobs/throughput?minutes=10");
+    expect(ten.json().buckets).toHaveLength(10);
+    const bad = await call("GET", "/api/admin/jobs/throughput?minutes=0");
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ statusCode: 400, code: "ECODRIX_VALIDATION_FAILED" });
   });
 
   it("list filters by status, type, clientCode and stuck, newest first, with paging", async () => {
@@ -147,18 +176,32 @@ describe("admin jobs API (runbook §2)", () => {
     expect((await call("DELETE", `/api/admin/jobs/${job._id}`)).statusCode).toBe(404);
   });
 
-  it("/metrics exposes queue depth by status and type for Prometheus, read at scrape time", async () => {
+  it("/metrics exposes queue depth by status and type for Prometheus, read at scrape time, on its own port only", async () => {
     await api.queue.enqueueMany([{ type: "send_email" }, { type: "send_email" }, { type: "webhook" }]);
-    const res = await api.app.inject({ method: "GET", url: "/metrics" });
-    expect(res.statusCode).toBe(200);
-    expect(res.headers["content-type"]).toMatch(/^text\/plain/);
-    expect(res.body).toContain('ecodrix_jobs{status="pending",type="send_email"} 2');
-    expect(res.body).toContain('ecodrix_jobs{status="pending",type="webhook"} 1');
-    await api.queue.jobs.deleteMany({ type: "webhook" });
-    const [done] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
-    await api.queue.complete(done!);
-    const later = await api.app.inject({ method: "GET", url: "/metrics" });
-    expect(later.body).not.toContain('type="webhook"');
-    expect(later.body).toMatch(/ecodrix_jobs\{status="completed",type="\*"\} [1-9]/);
+    // Not on the public listener, with or without the admin token.
+    for (const headers of [{}, admin]) {
+      const publicPort = await api.app.inject({ method: "GET", url: "/metrics", headers });
+      expect(publicPort.statusCode).toBe(404);
+      expect(publicPort.json().code).toBe("ECODRIX_ROUTE_NOT_FOUND");
+    }
+    const server = await startApiMetricsServer({ queue: api.queue }, 0, "127.0.0.1");
+    try {
+      const address = server.address() as AddressInfo;
+      const scrape = () => fetch(`http://127.0.0.1:${address.port}/metrics`);
+      const res = await scrape();
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      const text = await res.text();
+      expect(text).toContain('ecodrix_jobs{status="pending",type="send_email"} 2');
+      expect(text).toContain('ecodrix_jobs{status="pending",type="webhook"} 1');
+      await api.queue.jobs.deleteMany({ type: "webhook" });
+      const [done] = await api.queue.claimBatch({ workerId: "w", leaseMs: 10_000, limit: 1 });
+      await api.queue.complete(done!);
+      const later = await (await scrape()).text();
+      expect(later).not.toContain('type="webhook"');
+      expect(later).toMatch(/ecodrix_jobs\{status="completed",type="\*"\} [1-9]/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -44,6 +44,7 @@ const jobSchema = {
         },
       },
     },
+    progress: { type: "object", additionalProperties: true },
     result: {},
     dedupeKey: { type: "string" },
     finishedDedupeKey: { type: "string" },
@@ -78,6 +79,22 @@ const statsSchema = {
   },
 } as const;
 
+const throughputSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    bucketSeconds: { type: "integer" },
+    buckets: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: { at: date, completed: { type: "integer" }, failed: { type: "integer" } },
+      },
+    },
+  },
+} as const;
+
 const listQuery = {
   type: "object",
   additionalProperties: false,
@@ -102,6 +119,27 @@ export function adminJobsRoutes(
   deps: { queue: QueueAdmin & Pick<QueueProducer, "cancel"> },
 ): void {
   app.get("/api/admin/jobs/stats", { schema: { response: { 200: statsSchema } } }, () => deps.queue.stats());
+
+  app.get(
+    "/api/admin/jobs/throughput",
+    {
+      schema: {
+        summary: "Completed and dead-lettered jobs per minute (the console's throughput chart)",
+        tags: ["admin"],
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { minutes: { type: "integer", minimum: 1, maximum: 1440, default: 60 } },
+        },
+        response: { 200: throughputSchema },
+      },
+    },
+    async (request) => {
+      const { minutes } = request.query as { minutes: number };
+      const { bucketMs, buckets } = await deps.queue.throughput({ buckets: minutes, bucketMs: 60_000 });
+      return { bucketSeconds: bucketMs / 1000, buckets };
+    },
+  );
 
   app.get(
     "/api/admin/jobs",

@@ -18,6 +18,12 @@ const jobStatusSchema = {
     updatedAt: { type: "string", format: "date-time" },
     completedAt: { type: ["string", "null"], format: "date-time" },
     lastError: { type: ["string", "null"] },
+    progress: {
+      type: "object",
+      description:
+        "A long job's progress while it runs (e.g. a score recalculation's processed / total leads)",
+      properties: { processed: { type: "integer" }, total: { type: "integer" } },
+    },
     result: {},
   },
 } as const;
@@ -68,6 +74,7 @@ export function tenantJobsRoutes(
         updatedAt: job.updatedAt,
         completedAt: job.completedAt,
         lastError: job.lastError,
+        ...(job.progress === undefined ? {} : { progress: job.progress }),
         ...(job.result === undefined ? {} : { result: job.result }),
       };
     },

@@ -108,6 +108,19 @@ describe("jobs CLI (a real process against MONGODB_URI)", () => {
     expect(option.stderr).toContain("unknown option --colour");
   });
 
+  it("requeue refuses a completed job unless --force (runbook §2)", async () => {
+    const [job] = await queue.enqueueMany([{ type: "send_email", clientCode: "acme" }]);
+    await queue.jobs.updateOne({ _id: job!._id }, { $set: { status: "completed", completedAt: new Date() } });
+    const refused = await runCli(mongo, ["jobs", "requeue", String(job!._id)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`Job ${job!._id} is completed`);
+    expect((await queue.get(job!._id))?.status).toBe("completed");
+    const forced = await runCli(mongo, ["jobs", "requeue", String(job!._id), "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain(`requeued ${job!._id} (send_email): pending, retries 0 (forced)`);
+    expect(await queue.get(job!._id)).toMatchObject({ status: "pending", retries: 0 });
+  });
+
   it("says which variable is missing when MONGODB_URI is not set", async () => {
     const run = await new Promise<Run>((resolve) => {
       const child = spawn(

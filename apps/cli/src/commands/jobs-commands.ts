@@ -1,18 +1,17 @@
-import { connectCentralMongo, loadMongoConfig } from "@ecodrix/platform";
-import {
-  createQueue,
-  JOB_STATUSES,
-  type JobDocument,
-  type JobListFilter,
-  type JobStatus,
-  type Queue,
-} from "@ecodrix/queue";
-import type { CliCommand, CliIo } from "../command.js";
+import type { JobDocument, JobListFilter, JobStatus, Queue } from "@ecodrix/queue";
+import type { Command } from "commander";
+import { type CliContext, CliError, type CliIo, type CommandGroup, UsageError } from "../command.js";
 
-type Context = Parameters<CliCommand["run"]>[1];
-
-/** Opens the central database named by MONGODB_URI / SERVICES_DB_NAME only (no API secrets needed). */
-async function withQueue<T>(context: Context, work: (queue: Queue) => Promise<T>): Promise<T> {
+/**
+ * Opens the central database named by MONGODB_URI / SERVICES_DB_NAME only (no API secrets needed).
+ * The queue and the driver are loaded here, on use: `clients …`, `completion` and `--help` start
+ * without them.
+ */
+async function withQueue<T>(context: CliContext, work: (queue: Queue) => Promise<T>): Promise<T> {
+  const [{ connectCentralMongo, loadMongoConfig }, { createQueue }] = await Promise.all([
+    import("@ecodrix/platform"),
+    import("@ecodrix/queue"),
+  ]);
   const config = loadMongoConfig(context.env);
   const mongo = await connectCentralMongo(config.mongodbUri, config.servicesDbName);
   try {
@@ -20,11 +19,6 @@ async function withQueue<T>(context: Context, work: (queue: Queue) => Promise<T>
   } finally {
     await mongo.close();
   }
-}
-
-function usageError(io: CliIo, usage: string, problem: string): number {
-  io.err(`${problem} (usage: ecodrix ${usage})`);
-  return 2;
 }
 
 const iso = (date: Date | null | undefined) => (date ? date.toISOString() : "-");
@@ -45,42 +39,41 @@ function printJobs(io: CliIo, jobs: JobDocument[]): void {
   }
 }
 
-/** `--name value` options; returns undefined and prints the problem on an unknown or valueless option. */
-function parseOptions(args: string[], allowed: string[], io: CliIo, usage: string) {
-  const options: Record<string, string> = {};
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
-    if (arg === "--json") {
-      options.json = "true";
-    } else if (arg.startsWith("--")) {
-      const name = arg.slice(2);
-      const value = args[i + 1];
-      if (!allowed.includes(name)) return void usageError(io, usage, `unknown option ${arg}`);
-      if (value === undefined || value.startsWith("--"))
-        return void usageError(io, usage, `${arg} needs a value`);
-      options[name] = value;
-      i++;
-    } else {
-      positional.push(arg);
-    }
-  }
-  return { options, positional };
+const jsonOption = (command: Command) => command.option("--json", "print JSON instead of a table");
+
+/** `jobs show|requeue|cancel|kill <id>`: one job by id, one line (or document) printed. */
+function oneJobCommand(
+  jobs: Command,
+  context: CliContext,
+  name: string,
+  description: string,
+  act: (queue: Queue, id: string) => Promise<string>,
+): void {
+  jobs
+    .command(name)
+    .description(description)
+    .argument("<id>", "the job's _id (24 hexadecimal characters)")
+    .action(async (id: string) => {
+      context.io.out(await withQueue(context, (queue) => act(queue, id)));
+    });
 }
 
-export const jobsStatsCommand: CliCommand = {
-  name: "jobs stats",
-  usage: "jobs stats [--json]",
-  summary: "job counts by status and by type, and how many are stuck",
-  async run(args, context) {
-    const parsed = parseOptions(args, [], context.io, this.usage);
-    if (!parsed) return 2;
+/**
+ * `ecodrix jobs …`: what runbook §2 does with mongosh, against MONGODB_URI directly (the admin API's
+ * `/api/admin/jobs` routes do the same over HTTP).
+ */
+export const jobsCommands: CommandGroup = (program, context) => {
+  const { io } = context;
+  const jobs = program
+    .command("jobs")
+    .description("inspect and fix the job queue (runbook §2), against MONGODB_URI and SERVICES_DB_NAME");
+
+  jsonOption(
+    jobs.command("stats").description("job counts by status and by type, and how many are stuck"),
+  ).action(async (options: { json?: boolean }) => {
+    const { JOB_STATUSES } = await import("@ecodrix/queue");
     const stats = await withQueue(context, (queue) => queue.stats());
-    if (parsed.options.json) {
-      context.io.out(JSON.stringify(stats));
-      return 0;
-    }
-    const { io } = context;
+    if (options.json) return io.out(JSON.stringify(stats));
     io.out(`total ${stats.total}   stuck ${stats.stuck}`);
     io.out(JOB_STATUSES.map((status) => `${status} ${stats.byStatus[status]}`).join("   "));
     if (stats.byType.length > 0) {
@@ -94,105 +87,74 @@ export const jobsStatsCommand: CliCommand = {
         );
       }
     }
-    return 0;
-  },
-};
+  });
 
-export const jobsListCommand: CliCommand = {
-  name: "jobs list",
-  usage: "jobs list [--status S] [--type T] [--client CODE] [--limit N] [--json]",
-  summary: "list jobs, newest first, filtered by status, type or client",
-  async run(args, context) {
-    const parsed = parseOptions(args, ["status", "type", "client", "limit"], context.io, this.usage);
-    if (!parsed) return 2;
-    const { options } = parsed;
-    if (options.status && !JOB_STATUSES.includes(options.status as JobStatus)) {
-      return usageError(context.io, this.usage, `--status must be one of ${JOB_STATUSES.join(", ")}`);
-    }
-    const limit = options.limit === undefined ? 50 : Number(options.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) {
-      return usageError(context.io, this.usage, "--limit must be an integer from 1 to 500");
-    }
-    const filter: JobListFilter = {
-      limit,
-      ...(options.status ? { status: options.status as JobStatus } : {}),
-      ...(options.type ? { type: options.type } : {}),
-      ...(options.client ? { clientCode: options.client } : {}),
-    };
-    const jobs = await withQueue(context, (queue) => queue.list(filter));
-    if (options.json) context.io.out(JSON.stringify(jobs));
-    else printJobs(context.io, jobs);
-    return 0;
-  },
-};
-
-export const jobsStuckCommand: CliCommand = {
-  name: "jobs stuck",
-  usage: "jobs stuck [--json]",
-  summary: "processing jobs whose lease expired or that have not moved for 10 minutes",
-  async run(args, context) {
-    const parsed = parseOptions(args, [], context.io, this.usage);
-    if (!parsed) return 2;
-    const jobs = await withQueue(context, (queue) => queue.list({ stuck: true, limit: 500 }));
-    if (parsed.options.json) context.io.out(JSON.stringify(jobs));
-    else printJobs(context.io, jobs);
-    return 0;
-  },
-};
-
-function oneJobCommand(
-  name: string,
-  summary: string,
-  act: (queue: Queue, id: string) => Promise<string>,
-): CliCommand {
-  return {
-    name: `jobs ${name}`,
-    usage: `jobs ${name} <id>`,
-    summary,
-    async run(args, context) {
-      if (args.length !== 1 || !args[0]) return usageError(context.io, this.usage, "one job id expected");
-      const id = args[0];
-      context.io.out(await withQueue(context, (queue) => act(queue, id)));
-      return 0;
+  jsonOption(
+    jobs
+      .command("list")
+      .description("list jobs, newest first, filtered by status, type or client")
+      .option("--status <status>", "pending, processing, completed, failed or cancelled")
+      .option("--type <type>", "a job type, e.g. send_whatsapp")
+      .option("--client <clientCode>", "one client's jobs")
+      .option("--limit <n>", "how many (1 to 500)", "50"),
+  ).action(
+    async (options: { status?: string; type?: string; client?: string; limit: string; json?: boolean }) => {
+      const { JOB_STATUSES } = await import("@ecodrix/queue");
+      if (options.status !== undefined && !JOB_STATUSES.includes(options.status as JobStatus)) {
+        throw new UsageError(`--status must be one of ${JOB_STATUSES.join(", ")}`);
+      }
+      const limit = Number(options.limit);
+      if (!/^[0-9]+$/.test(options.limit) || limit < 1 || limit > 500) {
+        throw new UsageError("--limit must be an integer from 1 to 500");
+      }
+      const filter: JobListFilter = {
+        limit,
+        ...(options.status ? { status: options.status as JobStatus } : {}),
+        ...(options.type ? { type: options.type } : {}),
+        ...(options.client ? { clientCode: options.client } : {}),
+      };
+      const found = await withQueue(context, (queue) => queue.list(filter));
+      if (options.json) io.out(JSON.stringify(found));
+      else printJobs(io, found);
     },
-  };
-}
+  );
 
-export const jobsShowCommand = oneJobCommand("show", "print one job document as JSON", async (queue, id) => {
-  const job = await queue.get(id);
-  if (!job) throw new Error(`Job ${id} not found`);
-  return JSON.stringify(job, null, 2);
-});
+  jsonOption(
+    jobs
+      .command("stuck")
+      .description("processing jobs whose lease expired or that have not moved for 10 minutes"),
+  ).action(async (options: { json?: boolean }) => {
+    const found = await withQueue(context, (queue) => queue.list({ stuck: true, limit: 500 }));
+    if (options.json) io.out(JSON.stringify(found));
+    else printJobs(io, found);
+  });
 
-export const jobsRequeueCommand = oneJobCommand(
-  "requeue",
-  "reset a job to pending with retries 0, due now",
-  async (queue, id) => {
-    const job = await queue.requeue(id);
-    return `requeued ${job._id} (${job.type}): pending, retries 0`;
-  },
-);
+  oneJobCommand(jobs, context, "show", "print one job document as JSON", async (queue, id) => {
+    const job = await queue.get(id);
+    if (!job) throw new CliError(`Job ${id} not found`);
+    return JSON.stringify(job, null, 2);
+  });
 
-export const jobsCancelCommand = oneJobCommand("cancel", "cancel a pending job", async (queue, id) => {
-  const job = await queue.cancel(id);
-  return `cancelled ${job._id} (${job.type})`;
-});
+  jobs
+    .command("requeue")
+    .description("reset a job to pending with retries 0, due now")
+    .argument("<id>", "the job's _id (24 hexadecimal characters)")
+    .option(
+      "--force",
+      "also a job running under a live lease or a completed one (its handler may run twice: runbook §2)",
+    )
+    .action(async (id: string, options: { force?: boolean }) => {
+      const job = await withQueue(context, (queue) => queue.requeue(id, { force: options.force === true }));
+      io.out(`requeued ${job._id} (${job.type}): pending, retries 0${options.force ? " (forced)" : ""}`);
+    });
 
-export const jobsKillCommand = oneJobCommand(
-  "kill",
-  "delete a job permanently (a poison job)",
-  async (queue, id) => {
+  oneJobCommand(jobs, context, "cancel", "cancel a pending job", async (queue, id) => {
+    const job = await queue.cancel(id);
+    return `cancelled ${job._id} (${job.type})`;
+  });
+
+  oneJobCommand(jobs, context, "kill", "delete a job permanently (a poison job)", async (queue, id) => {
     await queue.remove(id);
     return `deleted ${id}`;
-  },
-);
-
-export const jobsCommands: CliCommand[] = [
-  jobsStatsCommand,
-  jobsListCommand,
-  jobsStuckCommand,
-  jobsShowCommand,
-  jobsRequeueCommand,
-  jobsCancelCommand,
-  jobsKillCommand,
-];
+  });
+};

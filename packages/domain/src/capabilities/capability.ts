@@ -77,7 +77,7 @@ export interface CapabilityRegistry {
 export function createCapabilityRegistry(capabilities: readonly Capability[]): CapabilityRegistry {
   const secretFields = new Map<string, SecretFieldSpec>();
   const offboardNames = new Set<string>();
-  const tenantCollections = new Set<string>();
+  const tenantIndexNames = new Set<string>();
   const statusFields = new Map<string, ClientStatusFieldSpec>();
   for (const capability of capabilities) {
     for (const [name, spec] of Object.entries(capability.clientStatusFields ?? {})) {
@@ -96,11 +96,18 @@ export function createCapabilityRegistry(capabilities: readonly Capability[]): C
       if (offboardNames.has(step.name)) throw new Error(`offboarding step ${step.name} is defined twice`);
       offboardNames.add(step.name);
     }
+    // Several modules may index one collection (leads: the CRM's lists and lead scoring's write
+    // fence); the same index name twice on one collection is a mistake.
     for (const spec of capability.tenantIndexes ?? []) {
-      if (tenantCollections.has(spec.collection)) {
-        throw new Error(`tenant collection ${spec.collection} declares its indexes twice`);
+      for (const index of spec.indexes) {
+        const key = `${spec.collection}.${index.name ?? JSON.stringify(index.key)}`;
+        if (tenantIndexNames.has(key)) {
+          throw new Error(
+            `tenant collection ${spec.collection} declares index ${index.name ?? "(unnamed)"} twice`,
+          );
+        }
+        tenantIndexNames.add(key);
       }
-      tenantCollections.add(spec.collection);
     }
   }
   return {

@@ -13,12 +13,21 @@ export interface ClientRepository {
   list(): Promise<ClientDocument[]>;
   update(
     clientCode: string,
-    changes: Partial<Pick<ClientDocument, "name" | "email" | "status">>,
+    changes: Partial<Pick<ClientDocument, "name" | "email" | "status" | "defaultCountry">>,
   ): Promise<ClientDocument | null>;
   /** Sets (or, with null, removes) an integration status field; false when the client does not exist. */
   setStatusField(clientCode: string, field: `${string}Status`, value: string | null): Promise<boolean>;
-  /** Replaces the key hash; the old key stops matching as soon as this returns. */
-  replaceApiKey(clientCode: string, apiKeyHash: string, apiKeyHint: string): Promise<boolean>;
+  /**
+   * Replaces the key hash if it is still `previousHash` (compare-and-set: of concurrent rotations exactly
+   * one wins); false when the client is gone or its key changed meanwhile. The old key stops matching as
+   * soon as this returns.
+   */
+  replaceApiKey(
+    clientCode: string,
+    previousHash: string,
+    apiKeyHash: string,
+    apiKeyHint: string,
+  ): Promise<boolean>;
   delete(clientCode: string): Promise<boolean>;
 }
 
@@ -65,10 +74,10 @@ export function createClientRepository({ db }: { db: Db }): ClientRepository {
           : { $set: { updatedAt: now, [field]: value } as Partial<ClientDocument> };
       return (await clients.updateOne({ clientCode }, update)).matchedCount === 1;
     },
-    async replaceApiKey(clientCode, apiKeyHash, apiKeyHint) {
+    async replaceApiKey(clientCode, previousHash, apiKeyHash, apiKeyHint) {
       const now = new Date();
       const result = await clients.updateOne(
-        { clientCode },
+        { clientCode, apiKeyHash: previousHash },
         { $set: { apiKeyHash, apiKeyHint, apiKeyCreatedAt: now, updatedAt: now } },
       );
       return result.matchedCount === 1;

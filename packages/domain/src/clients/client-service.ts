@@ -1,9 +1,16 @@
 import { badRequest, conflict, forbidden, type Logger, notFound, unauthorized } from "@ecodrix/platform";
 import type { Queue } from "@ecodrix/queue";
+import { isSupportedCountry } from "libphonenumber-js";
 import { type Db, ObjectId } from "mongodb";
 import { type CapabilityRegistry, secretValueOf } from "../capabilities/capability.js";
 import type { CorsOriginRepository } from "../cors/cors-origin-repository.js";
 import type { SecretBox } from "../crypto/secret-box.js";
+import {
+  assertSafeUriOptions,
+  assertTenantDatabaseName,
+  databaseInUse,
+  sameCluster,
+} from "../tenants/datasource-policy.js";
 import type { DatasourceRepository } from "../tenants/datasource-repository.js";
 import { parseMongoUri, verifyMongoUri } from "../tenants/mongo-uri.js";
 import { apiKeyHint, apiKeyMatches, generateApiKey, hashApiKey } from "./api-key.js";
@@ -18,8 +25,25 @@ import type {
   UpdateClientInput,
 } from "./client-types.js";
 
+/** A region libphonenumber can read local numbers in (the CRM normalises lead phones with it). */
+function assertSupportedCountry(country: string): void {
+  if (!isSupportedCountry(country)) {
+    throw badRequest(
+      "ECODRIX_CLIENT_COUNTRY_UNSUPPORTED",
+      `body/defaultCountry ${country} is not a supported ISO 3166-1 alpha-2 region (e.g. IN, GB, US)`,
+    );
+  }
+}
+
 /** The runbook §8 texts. */
 export const clientNotFound = () => notFound("ECODRIX_CLIENT_NOT_FOUND", "ClientCode not found");
+/** A rotated key is not rotated again for this long: simultaneous rotate-key calls get one winner. */
+export const ROTATION_SETTLE_MS = 5_000;
+export const keyRotationConflict = (clientCode: string) =>
+  conflict(
+    "ECODRIX_CLIENT_KEY_ROTATION_CONFLICT",
+    `The API key of ${clientCode} was rotated by another request at the same time; this call issued no key (use the key that request returned, or rotate again)`,
+  );
 export const invalidApiKey = () => unauthorized("ECODRIX_AUTH_INVALID_API_KEY", "Invalid API key");
 
 export interface ClientServiceDeps {
@@ -118,6 +142,7 @@ function toView(
     secretsSet,
     datasource: { registered: dbName !== null, dbName },
     corsOrigins,
+    defaultCountry: client.defaultCountry ?? null,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };
@@ -183,6 +208,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         );
       }
       assertValidClientCode(clientCode, "body/clientCode");
+      if (input.defaultCountry !== undefined) assertSupportedCountry(input.defaultCountry);
       const apiKey = generateApiKey();
       const now = new Date();
       const doc: ClientDocument = {
@@ -194,6 +220,7 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
         apiKeyHash: hashApiKey(apiKey),
         apiKeyHint: apiKeyHint(apiKey),
         apiKeyCreatedAt: now,
+        ...(input.defaultCountry === undefined ? {} : { defaultCountry: input.defaultCountry }),
         createdAt: now,
         updatedAt: now,
       };
@@ -224,6 +251,10 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       if (input.name !== undefined) changes.name = input.name.trim();
       if (input.email !== undefined) changes.email = input.email.trim().toLowerCase();
       if (input.status !== undefined) changes.status = input.status;
+      if (input.defaultCountry !== undefined) {
+        if (input.defaultCountry !== null) assertSupportedCountry(input.defaultCountry);
+        changes.defaultCountry = input.defaultCountry;
+      }
       const updated = await clients.update(clientCode, changes);
       if (!updated) throw clientNotFound();
       logger.info({ clientCode, fields: Object.keys(changes), status: updated.status }, "client updated");
@@ -276,6 +307,19 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       const client = await requireActive(clientCode);
       const parsed = parseMongoUri(dbUri);
       const dbName = parsed.dbName ?? clientCode;
+      // All before the URI is used to connect: an option may read local files or reach other hosts.
+      assertSafeUriOptions(dbUri);
+      assertTenantDatabaseName(dbName, deps.db.databaseName);
+      for (const other of await datasources.findOthersUsingDatabase(dbName, clientCode)) {
+        if (other.uri === null) {
+          logger.warn(
+            { clientCode, otherClientCode: other.clientCode },
+            "cannot decrypt another client's datasource to compare clusters; not treated as a conflict",
+          );
+        } else if (sameCluster(dbUri, other.uri)) {
+          throw databaseInUse(dbName);
+        }
+      }
       await verifyMongoUri(dbUri, deps.datasourceTimeoutMs ?? 5_000);
       await datasources.save(client, dbUri, dbName);
       await confirmStillActive(client, () => datasources.delete(clientCode, { only: client._id }));
@@ -285,9 +329,23 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
     },
 
     async rotateKey(clientCode) {
+      const current = await requireClient(clientCode);
+      // Calls that arrive together (two operators, a retried request) must not each get a key of which
+      // only the last one works. A call that reads the key after another rotation committed would win
+      // the compare-and-set below too, so a key rotated less than ROTATION_SETTLE_MS ago is kept; a
+      // client's first key (issued at creation) can be rotated at once.
+      const rotated = current.apiKeyCreatedAt.getTime() > current.createdAt.getTime();
+      if (rotated && Date.now() - current.apiKeyCreatedAt.getTime() < ROTATION_SETTLE_MS) {
+        throw keyRotationConflict(clientCode);
+      }
       const apiKey = generateApiKey();
       const hint = apiKeyHint(apiKey);
-      if (!(await clients.replaceApiKey(clientCode, hashApiKey(apiKey), hint))) throw clientNotFound();
+      // Conditional on the key this call read: of calls that read the same key exactly one wins, and
+      // every other one is told so rather than handed a key that another write has already replaced.
+      if (!(await clients.replaceApiKey(clientCode, current.apiKeyHash, hashApiKey(apiKey), hint))) {
+        if (!(await clients.findByCode(clientCode))) throw clientNotFound();
+        throw keyRotationConflict(clientCode);
+      }
       logger.info({ clientCode, apiKeyHint: hint }, "client API key rotated");
       return { clientCode, apiKey, apiKeyHint: hint };
     },

@@ -14,6 +14,11 @@ export interface ClientDocument {
   /** The key's first characters (`ecx_live_ab12`), so an operator can tell keys apart; not secret. */
   apiKeyHint: string;
   apiKeyCreatedAt: Date;
+  /**
+   * ISO 3166-1 alpha-2 region of phone numbers written without a country code (the CRM's leads);
+   * absent: IN.
+   */
+  defaultCountry?: string | null;
   createdAt: Date;
   updatedAt: Date;
   /** Integration states (capabilities' clientStatusFields), set by the integration, absent when all is well. */
@@ -40,6 +45,7 @@ export interface ClientView extends ClientStatusFields {
   secretsSet: string[];
   datasource: { registered: boolean; dbName: string | null };
   corsOrigins: string[];
+  defaultCountry: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,10 +54,13 @@ export interface CreateClientInput {
   name: string;
   email: string;
   clientCode?: string;
+  defaultCountry?: string;
 }
 
 export interface UpdateClientInput {
   name?: string;
   email?: string;
   status?: ClientStatus;
+  /** null clears it (back to IN). */
+  defaultCountry?: string | null;
 }

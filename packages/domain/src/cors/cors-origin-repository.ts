@@ -1,4 +1,4 @@
-import { isDuplicateKeyError, notFound } from "@ecodrix/platform";
+import { conflict, isDuplicateKeyError, notFound } from "@ecodrix/platform";
 import type { Collection, Db, ObjectId } from "mongodb";
 import { normalizeOrigin, tryNormalizeOrigin } from "./cors-origin.js";
 
@@ -22,6 +22,18 @@ export interface CorsOriginRepository {
   removeAll(clientCode: string): Promise<number>;
   /** True when any client registered this origin (one indexed lookup; no cache, so changes apply at once). */
   isAllowed(origin: string | undefined): Promise<boolean>;
+  /** True when this client registered this origin (one indexed lookup, no cache). */
+  isAllowedFor(clientCode: string, origin: string | undefined): Promise<boolean>;
+}
+
+/** CORS origins one client may register: a browser app needs a handful; 1,000 is not a use case. */
+export const MAX_CORS_ORIGINS_PER_CLIENT = 50;
+
+function tooManyOrigins(clientCode: string) {
+  return conflict(
+    "ECODRIX_CORS_ORIGIN_LIMIT",
+    `${clientCode} already has ${MAX_CORS_ORIGINS_PER_CLIENT} CORS origins, the most a client may register: remove one first (DELETE /api/saas/cors?url=…)`,
+  );
 }
 
 export function createCorsOriginRepository({ db }: { db: Db }): CorsOriginRepository {
@@ -36,13 +48,26 @@ export function createCorsOriginRepository({ db }: { db: Db }): CorsOriginReposi
     },
     async add(clientCode, url) {
       const origin = normalizeOrigin(url);
+      if (await origins.findOne({ clientCode, origin }, { projection: { _id: 1 } })) {
+        return { origin, created: false };
+      }
+      if ((await origins.countDocuments({ clientCode })) >= MAX_CORS_ORIGINS_PER_CLIENT) {
+        throw tooManyOrigins(clientCode);
+      }
       try {
         const result = await origins.updateOne(
           { clientCode, origin },
           { $setOnInsert: { clientCode, origin, createdAt: new Date() } },
           { upsert: true },
         );
-        return { origin, created: result.upsertedCount === 1 };
+        const created = result.upsertedCount === 1;
+        // Concurrent adds can all pass the count above: the ones that took the total over the cap undo
+        // their own insert (at worst a race leaves the client a little under the cap, never over it).
+        if (created && (await origins.countDocuments({ clientCode })) > MAX_CORS_ORIGINS_PER_CLIENT) {
+          await origins.deleteOne({ clientCode, origin });
+          throw tooManyOrigins(clientCode);
+        }
+        return { origin, created };
       } catch (error) {
         // Two concurrent upserts of the same origin: the other one won, which is what we wanted.
         if (isDuplicateKeyError(error)) return { origin, created: false };
@@ -66,6 +91,11 @@ export function createCorsOriginRepository({ db }: { db: Db }): CorsOriginReposi
     },
     async removeAll(clientCode) {
       return (await origins.deleteMany({ clientCode })).deletedCount;
+    },
+    async isAllowedFor(clientCode, origin) {
+      const normalized = tryNormalizeOrigin(origin);
+      if (!normalized) return false;
+      return (await origins.findOne({ clientCode, origin: normalized }, { projection: { _id: 1 } })) !== null;
     },
     async isAllowed(origin) {
       const normalized = tryNormalizeOrigin(origin);

@@ -32,6 +32,14 @@ export interface DatasourceRepository {
   /** The decrypted URI and database name, or null when none is registered. */
   findUri(clientCode: string): Promise<{ uri: string; dbName: string } | null>;
   findDbName(clientCode: string): Promise<string | null>;
+  /**
+   * Other clients' datasources whose database has this name (compared without case), with their URIs
+   * decrypted (null when no configured key can read one): to tell whether a database is taken.
+   */
+  findOthersUsingDatabase(
+    dbName: string,
+    exceptClientCode: string,
+  ): Promise<Array<{ clientCode: string; uri: string | null }>>;
   /** The codes of every client with a registered datasource, in code order. */
   listClientCodes(): Promise<string[]>;
   /** Every datasource of the code (offboarding), or only those not of `keep` (a re-created code). */
@@ -46,6 +54,11 @@ export function createDatasourceRepository({
   crypto: Pick<SecretBox, "encrypt" | "decrypt">;
 }): DatasourceRepository {
   const datasources = db.collection<DatasourceDocument>(CLIENT_DATASOURCES_COLLECTION);
+  const findUri = async (clientCode: string) => {
+    const doc = await datasources.findOne({ clientCode });
+    if (!doc) return null;
+    return { uri: crypto.decrypt(doc.dbUri, { clientCode, field: "dbUri" }), dbName: doc.dbName };
+  };
   return {
     datasources,
     async ensureIndexes() {
@@ -68,20 +81,34 @@ export function createDatasourceRepository({
         { upsert: true },
       );
     },
+    findUri,
     async listClientCodes() {
       const docs = await datasources
         .find({}, { projection: { clientCode: 1 }, sort: { clientCode: 1 } })
         .toArray();
       return docs.map((doc) => doc.clientCode);
     },
-    async findUri(clientCode) {
-      const doc = await datasources.findOne({ clientCode });
-      if (!doc) return null;
-      return { uri: crypto.decrypt(doc.dbUri, { clientCode, field: "dbUri" }), dbName: doc.dbName };
-    },
     async findDbName(clientCode) {
       const doc = await datasources.findOne({ clientCode }, { projection: { dbName: 1 } });
       return doc?.dbName ?? null;
+    },
+    async findOthersUsingDatabase(dbName, exceptClientCode) {
+      // Few documents (one per client) and a case-insensitive match the embedded server has no collation
+      // for: names are read and compared here, and only matching URIs are decrypted.
+      const lower = dbName.toLowerCase();
+      const names = await datasources
+        .find({ clientCode: { $ne: exceptClientCode } }, { projection: { clientCode: 1, dbName: 1 } })
+        .toArray();
+      const matches = names.filter((doc) => doc.dbName.toLowerCase() === lower);
+      return Promise.all(
+        matches.map(async ({ clientCode }) => {
+          try {
+            return { clientCode, uri: (await findUri(clientCode))?.uri ?? null };
+          } catch {
+            return { clientCode, uri: null };
+          }
+        }),
+      );
     },
     async delete(clientCode, scope = {}) {
       const filter = scopeFilter(clientCode, scope);

@@ -90,7 +90,15 @@ describe("tenant-database indexes", () => {
     expect(report.failed).toEqual([{ clientCode: "ghost", message: "No tenant connection for ghost" }]);
   });
 
-  it("a capability list that declares one collection twice stops start-up", () => {
-    expect(() => tenancy([leads, leads])).toThrow(/leads declares its indexes twice/);
+  it("a capability list that declares one index twice stops start-up; two capabilities may index one collection", () => {
+    expect(() => tenancy([leads, leads])).toThrow(/tenant collection leads declares index \S+ twice/);
+    const fence = defineCapability({
+      name: "fence",
+      tenantIndexes: [{ collection: "leads", indexes: [{ key: { _id: 1, updatedAt: 1 }, name: "fence" }] }],
+    });
+    expect(tenancy([leads, fence]).capabilities.tenantIndexes.map((spec) => spec.collection)).toEqual([
+      "leads",
+      "leads",
+    ]);
   });
 });

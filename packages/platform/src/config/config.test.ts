@@ -26,6 +26,30 @@ describe("loadConfig", () => {
     expect(config.worker.concurrency).toBe(10);
     expect(config.encryptionKeys).toHaveLength(1);
     expect(config.encryptionKeys[0]?.equals(Buffer.alloc(32, 0x11))).toBe(true);
+    expect(config.trustProxy).toBe(false);
+    expect(config.metricsPort).toBe(0);
+  });
+
+  it("TRUST_PROXY: a hop count or proxy addresses and CIDRs; never every hop", () => {
+    expect(loadConfig({ ...valid, TRUST_PROXY: "1" }).trustProxy).toBe(1);
+    expect(
+      loadConfig({ ...valid, TRUST_PROXY: " 10.0.0.0/8, 192.168.1.7 ,loopback,fd00::/8" }).trustProxy,
+    ).toEqual(["10.0.0.0/8", "192.168.1.7", "loopback", "fd00::/8"]);
+    for (const bad of [
+      "true",
+      "*",
+      "0",
+      "21",
+      "0.0.0.0/0",
+      "10.0.0.0/33",
+      "10.0.0/8",
+      "proxy.internal",
+      "1.2.3.4/8/8",
+    ]) {
+      expect(problem({ ...valid, TRUST_PROXY: bad }), bad).toBe(
+        "TRUST_PROXY is malformed: expected the number of proxy hops in front of the API (1 to 20), or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8,loopback), or empty for none",
+      );
+    }
   });
 
   it("coerces numbers from the environment", () => {
@@ -43,6 +67,7 @@ describe("loadConfig", () => {
       "ENCRYPTION_KEY is malformed: expected 32 bytes as 64 hex characters or base64",
     ],
     [{ PORT: "eighty" }, "PORT is malformed: expected a port number from 0 to 65535"],
+    [{ METRICS_PORT: "70000" }, "METRICS_PORT is malformed: expected a port for the API's /metrics"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL is malformed: expected one of fatal, error"],
     [{ ENCRYPTION_KEYS_PREVIOUS: "zz" }, "ENCRYPTION_KEYS_PREVIOUS entry 1 is malformed"],
     [{ WORKER_POLL_MIN_MS: "500", WORKER_POLL_MAX_MS: "100" }, "WORKER_POLL_MAX_MS is malformed"],

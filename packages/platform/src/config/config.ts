@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { Ajv, type ErrorObject } from "ajv";
 import { Cron } from "croner";
 import { MongoClient } from "mongodb";
@@ -8,6 +9,20 @@ export interface Config {
   nodeEnv: NodeEnv;
   port: number;
   host: string;
+  /**
+   * How long the API keeps an idle keep-alive connection open. Longer than the load balancer's idle
+   * timeout (60 s on AWS ALB and nginx' default upstream keepalive_timeout is 60 s), so the balancer
+   * closes idle connections first and never sends a request on one the API is closing.
+   */
+  keepAliveTimeoutMs: number;
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For): false
+   * (none: the socket's peer is the client), a number of hops, or proxy addresses / CIDRs / the names
+   * loopback, linklocal, uniquelocal. Fastify's `trustProxy`.
+   */
+  trustProxy: false | number | string[];
+  /** Port of the API's Prometheus `/metrics` (a listener of its own); 0 = not served. */
+  metricsPort: number;
   mongodbUri: string;
   servicesDbName: string;
   coreApiToken: string;
@@ -25,6 +40,10 @@ export interface Config {
     prefetch: number;
     /** Port of the worker's Prometheus `/metrics`; 0 = off. */
     metricsPort: number;
+    /** What wakes idle workers when a job arrives (see the queue's job-wake.ts); polling always stays. */
+    wakeMode: "auto" | "change-stream" | "nudge" | "off";
+    /** Address a worker listens on for producers' nudges, and advertises to them. */
+    wakeHost: string;
     /** Jobs of one tenant running at once per worker; 0 = no cap (fairness still applies). */
     tenantConcurrency: number;
     /** Per job type cap per worker, e.g. `{ send_whatsapp: 4 }`. */
@@ -99,6 +118,26 @@ const schema = {
       minLength: 1,
       default: "0.0.0.0",
       description: "an interface address such as 0.0.0.0 or 127.0.0.1",
+    },
+    KEEP_ALIVE_TIMEOUT_MS: {
+      type: "integer",
+      minimum: 1000,
+      maximum: 600000,
+      default: 65000,
+      description: "milliseconds from 1000 to 600000 (longer than the load balancer's idle timeout)",
+    },
+    TRUST_PROXY: {
+      type: "string",
+      default: "",
+      description:
+        "the number of proxy hops in front of the API (1 to 20), or comma-separated proxy addresses or CIDRs (e.g. 10.0.0.0/8,loopback), or empty for none",
+    },
+    METRICS_PORT: {
+      type: "integer",
+      minimum: 0,
+      maximum: 65535,
+      default: 0,
+      description: "a port for the API's /metrics from 1 to 65535, or 0 for none",
     },
     MONGODB_URI: {
       type: "string",
@@ -181,6 +220,17 @@ const schema = {
       maximum: 65535,
       default: 0,
       description: "a port for the worker's /metrics from 1 to 65535, or 0 for none",
+    },
+    WORKER_WAKE: {
+      enum: ["auto", "change-stream", "nudge", "off"],
+      default: "auto",
+      description: "one of auto, change-stream, nudge, off",
+    },
+    WORKER_WAKE_HOST: {
+      type: "string",
+      pattern: "^[A-Za-z0-9.:-]+$",
+      default: "127.0.0.1",
+      description: "an IP address or host name of this worker that producers can reach (default 127.0.0.1)",
     },
     WORKER_TENANT_CONCURRENCY: {
       type: "integer",
@@ -364,6 +414,34 @@ function checkParses(name: string, parse: () => unknown): void {
   }
 }
 
+/** The names proxy-addr (Fastify's trustProxy) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/**
+ * TRUST_PROXY: empty (trust no proxy), a hop count, or proxy addresses / CIDRs. "true" (trust every
+ * hop) is refused on purpose: any caller could then pick its own address by sending X-Forwarded-For.
+ */
+export function parseTrustProxy(text: string): Config["trustProxy"] | undefined {
+  const trimmed = text.trim();
+  if (trimmed === "") return false;
+  if (/^\d+$/.test(trimmed)) {
+    const hops = Number(trimmed);
+    return hops >= 1 && hops <= 20 ? hops : undefined;
+  }
+  const entries = trimmed.split(",").map((part) => part.trim());
+  for (const entry of entries) {
+    if (PROXY_RANGE_NAMES.has(entry)) continue;
+    const [address = "", prefix, extra] = entry.split("/");
+    const family = isIP(address);
+    if (family === 0 || extra !== undefined) return undefined;
+    if (prefix !== undefined) {
+      const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+      if (bits < 1 || bits > (family === 4 ? 32 : 128)) return undefined;
+    }
+  }
+  return entries;
+}
+
 /** Decodes a 32-byte key given as 64 hex characters or as base64; undefined when it is neither. */
 export function decodeKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
@@ -401,6 +479,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkParses("TEMPLATE_SYNC_CRON", () =>
     new Cron(String(values.TEMPLATE_SYNC_CRON), { paused: true }).stop(),
   );
+  const trustProxy = parseTrustProxy(String(values.TRUST_PROXY));
+  if (trustProxy === undefined) throw new ConfigError(malformed("TRUST_PROXY"));
   const current = decodeKey(String(values.ENCRYPTION_KEY));
   if (!current) throw new ConfigError(malformed("ENCRYPTION_KEY"));
   const previous = String(values.ENCRYPTION_KEYS_PREVIOUS)
@@ -450,6 +530,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv,
     port,
     host: String(values.HOST),
+    keepAliveTimeoutMs: Number(values.KEEP_ALIVE_TIMEOUT_MS),
+    trustProxy,
+    metricsPort: Number(values.METRICS_PORT),
     mongodbUri: String(values.MONGODB_URI),
     servicesDbName: String(values.SERVICES_DB_NAME),
     coreApiToken,
@@ -467,6 +550,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           ? 2 * Number(values.WORKER_CONCURRENCY)
           : Number(values.WORKER_PREFETCH),
       metricsPort: Number(values.WORKER_METRICS_PORT),
+      wakeMode: values.WORKER_WAKE as Config["worker"]["wakeMode"],
+      wakeHost: String(values.WORKER_WAKE_HOST),
       tenantConcurrency: Number(values.WORKER_TENANT_CONCURRENCY),
       typeConcurrency: Object.fromEntries(
         pairs(String(values.WORKER_TYPE_CONCURRENCY)).map(([type, n]) => [type, Number(n)]),

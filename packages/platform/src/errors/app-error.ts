@@ -12,6 +12,11 @@ export interface AppErrorOptions {
   /** Extra response headers (e.g. Retry-After on a 429). */
   headers?: Record<string, string>;
   /**
+   * Extra fields of the error body beside statusCode, error, message and code (e.g. `existingLeadId`
+   * on a duplicate lead, a `hint` on a missing template). Safe to show to the caller, like the message.
+   */
+  details?: Record<string, string | number | boolean>;
+  /**
    * A 5xx whose message the caller may see (e.g. a 503 naming the setting that is missing). Other 5xx
    * messages are replaced by "Internal Server Error" in responses.
    */
@@ -24,6 +29,7 @@ export class AppError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly details: Record<string, string | number | boolean> | undefined;
   /** The message is safe for the caller whatever the status (4xx always are). */
   readonly expose: boolean;
 
@@ -35,6 +41,7 @@ export class AppError extends Error {
     this.retryable = options.retryable ?? statusCode >= 500;
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers;
+    this.details = options.details;
     this.expose = options.expose ?? statusCode < 500;
   }
 }

@@ -53,6 +53,9 @@ describe("request URLs in logs", () => {
     expect(
       loggableUrl("/api/webhooks/whatsapp/x?hub.mode=subscribe&hub%2Everify_token=v&hub.challenge=1"),
     ).toBe("/api/webhooks/whatsapp/x?hub.mode=subscribe&hub%2Everify_token=[redacted]&hub.challenge=1");
+    expect(loggableUrl("/api/clients?x-core-api-key=tok&X_API_KEY=k&client_secret=s&page=2")).toBe(
+      "/api/clients?x-core-api-key=[redacted]&X_API_KEY=[redacted]&client_secret=[redacted]&page=2",
+    );
     expect(loggableUrl("/api/admin/jobs?status=failed&limit=50")).toBe(
       "/api/admin/jobs?status=failed&limit=50",
     );

@@ -3,18 +3,21 @@ package com.ecodrix.embeddedmongo;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
 /**
  * Starts mongo-java-server on a loopback port and prints one line, {@code READY <connection string>}.
  *
  * <p>Arguments: {@code --port N} (0 picks a free port), {@code --backend memory|h2}, {@code --file PATH}
- * (h2 only). The process lives exactly as long as its standard input stays open: the Node parent keeps
+ * (h2 only), {@code --durability commit|fsync|deferred} (h2 only, default commit: see {@link
+ * DurableH2Backend}). The process lives exactly as long as its standard input stays open: the Node parent keeps
  * the pipe, so when the parent exits — cleanly, by Ctrl-C or by SIGKILL — the pipe closes and this
  * process shuts the server down and exits. No orphaned Java processes.
  */
@@ -49,11 +52,13 @@ public final class EmbeddedMongo {
     int port = 0;
     String backendName = "memory";
     String file = null;
+    String durability = "commit";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--port" -> port = Integer.parseInt(args[++i]);
         case "--backend" -> backendName = args[++i];
         case "--file" -> file = args[++i];
+        case "--durability" -> durability = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -61,7 +66,8 @@ public final class EmbeddedMongo {
     MongoBackend backend;
     if (backendName.equals("h2")) {
       if (file == null) throw new IllegalArgumentException("--backend h2 needs --file PATH");
-      backend = new H2Backend(file);
+      createPrivately(Path.of(file));
+      backend = DurableH2Backend.open(file, DurableH2Backend.Durability.parse(durability));
     } else {
       backend = new MemoryBackend();
     }
@@ -87,6 +93,22 @@ public final class EmbeddedMongo {
 
     waitForStdinToClose(System.in);
     System.exit(0);
+  }
+
+  /**
+   * The file holds job payloads and results: readable by its owner only (H2 would create it with the
+   * umask's 0644). An existing file is tightened too.
+   */
+  private static void createPrivately(Path file) throws IOException {
+    try {
+      if (Files.notExists(file)) {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } else {
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+      }
+    } catch (UnsupportedOperationException notPosix) {
+      // Windows: the directory's ACL decides.
+    }
   }
 
   private static void waitForStdinToClose(InputStream in) {
