@@ -421,23 +421,24 @@ describe("WhatsApp jobs against the fake Graph API", () => {
 
   it("sends respect the cluster-wide limit per phone number id", async () => {
     const { clientCode, phoneNumberId } = await clinic();
-    const limited = { ...config, whatsapp: { ...config.whatsapp, messagesPerSecond: 5 } };
+    // 2 per second: slots 500 ms apart, wider than the jitter of a busy test host between a worker's slot
+    // and the request reaching the fake (what the limit is about: what Meta sees).
+    const limited = { ...config, whatsapp: { ...config.whatsapp, messagesPerSecond: 2 } };
     startWorker({ config: limited });
     await sync(clientCode);
     const jobs = [];
-    for (let index = 0; index < 15; index++)
+    for (let index = 0; index < 8; index++)
       jobs.push(await send(clientCode, { to: `+9198000010${String(index).padStart(2, "0")}` }));
     for (const job of jobs) expect((await settled(job._id)).status).toBe("completed");
     const times = sentTo(phoneNumberId)
       .map((message) => message.receivedAt.getTime())
       .sort((a, b) => a - b);
-    expect(times).toHaveLength(15);
+    expect(times).toHaveLength(8);
     let most = 0;
     for (const start of times)
       most = Math.max(most, times.filter((t) => t >= start && t < start + 1000).length);
-    // Slots are 200 ms apart; a request reaching the fake a few ms late may share a window with one more
-    // (and the first, opening the connection, may arrive late: hence the span's margin).
-    expect(most).toBeLessThanOrEqual(6);
-    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(14 * 200 - 400);
+    // A window may hold one more only when its edges both fall on slots.
+    expect(most).toBeLessThanOrEqual(3);
+    expect((times.at(-1) ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(7 * 500 - 250);
   });
 });
