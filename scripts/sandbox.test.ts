@@ -34,7 +34,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 /** The browser's side: a local address as the test reaches it (the API listens on IPv4). */
 const viaLoopback = (url: string) => url.replace("//localhost:", "//127.0.0.1:");
 
-describe("ECODRIX_SANDBOX=true npm start: runbook §1 step 4 end to end through the fakes", () => {
+describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end to end through the fakes", () => {
   let child: ChildProcess | undefined;
   const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-sandbox-"));
   afterAll(() => {
@@ -188,10 +188,102 @@ describe("ECODRIX_SANDBOX=true npm start: runbook §1 step 4 end to end through 
     expect(outbox.messages[0]?.data.hangoutLink).toBe(done.result?.meetUrl);
     expect((await fetch(`${base}/api/sandbox/outbox`)).status).toBe(401);
 
+    // Steps 2, 3 and 5, and §5: WhatsApp secrets (any values work with the fake), the tenant database,
+    // a template sync, a send, and Meta's status webhooks back through the signed inbound route.
+    const waFakeUrl = /WhatsApp Graph API fake at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+    expect(waFakeUrl).not.toBe("");
+    const secrets = await fetch(`${base}/api/clients/${clientCode}/secrets`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({
+        whatsappToken: "sandbox-token",
+        whatsappBusinessId: "waba-1",
+        whatsappPhoneNumberId: "pn-1",
+        whatsappWebhookToken: "verify-me",
+        whatsappAppSecret: "sandbox-app-secret",
+      }),
+    });
+    expect(secrets.status).toBe(200);
+    const datasource = await fetch(`${base}/api/clients/${clientCode}/datasource`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({ dbUri: `${mongoUri}/sharmaclinic` }),
+    });
+    expect(datasource.status).toBe(200);
+    const tenantJson = { ...tenant, "content-type": "application/json" };
+    const jobDone = (id: string, what: string) =>
+      waitFor(
+        what,
+        async () => {
+          const job = (await (await fetch(`${base}/api/saas/jobs/${id}`, { headers: tenant })).json()) as {
+            status: string;
+            lastError: string | null;
+            result?: Record<string, unknown>;
+          };
+          if (job.status === "failed") throw new Error(`${what} failed: ${job.lastError}`);
+          return job.status === "completed" ? job : undefined;
+        },
+        30_000,
+      );
+    const sync = await fetch(`${base}/api/saas/chat/templates/sync`, { method: "POST", headers: tenant });
+    expect(sync.status).toBe(202);
+    const synced = await jobDone(((await sync.json()) as { jobId: string }).jobId, "the template sync");
+    expect(synced.result).toEqual({ added: 4, updated: 0, removed: 0, total: 4 });
+    const approved = (await (
+      await fetch(`${base}/api/saas/chat/templates?status=APPROVED`, { headers: tenant })
+    ).json()) as { templates: { name: string }[] };
+    expect(approved.templates.map((template) => template.name)).toEqual([
+      "appointment_confirmed",
+      "appointment_reminder",
+      "hello_world",
+    ]);
+    const handshake = await fetch(
+      `${base}/api/webhooks/whatsapp/${clientCode}?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=42`,
+    );
+    expect(await handshake.text()).toBe("42");
+    const subscribed = await fetch(`${waFakeUrl}/_fake/webhooks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        url: `${base}/api/webhooks/whatsapp/${clientCode}`,
+        appSecret: "sandbox-app-secret",
+      }),
+    });
+    expect(subscribed.status).toBe(201);
+    const send = await fetch(`${base}/api/saas/chat/messages`, {
+      method: "POST",
+      headers: tenantJson,
+      body: JSON.stringify({
+        to: "+919812345678",
+        templateName: "appointment_confirmed",
+        language: "en_US",
+        bodyParams: ["Asha", "2 March"],
+      }),
+    });
+    expect(send.status).toBe(202);
+    const sent = await jobDone(((await send.json()) as { jobId: string }).jobId, "the send");
+    const delivered = await waitFor(
+      "the delivered status",
+      async () => {
+        const log = (await (await fetch(`${base}/api/saas/chat/messages`, { headers: tenant })).json()) as {
+          messages: { wamid: string; status: string }[];
+        };
+        return log.messages[0]?.status === "delivered" ? log.messages[0] : undefined;
+      },
+      30_000,
+    );
+    expect(delivered.wamid).toBe(sent.result?.wamid);
+    const waOutbox = (await (
+      await fetch(`${base}/api/sandbox/outbox?service=whatsapp`, { headers: { "x-core-api-key": adminKey } })
+    ).json()) as { messages: { kind: string; to: string[]; data: { wamid: string } }[] };
+    expect(waOutbox.messages).toHaveLength(1);
+    expect(waOutbox.messages[0]).toMatchObject({ kind: "whatsapp.message", to: ["+919812345678"] });
+    expect(waOutbox.messages[0]?.data.wamid).toBe(sent.result?.wamid);
+
     // Ctrl-C stops the fakes with everything else.
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     await expect(fetch(`${fakeUrl}/v1/userinfo`)).rejects.toThrow();
-  });
+  }, 240_000);
 });

@@ -33,6 +33,8 @@ import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
 import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
+import { tenantWhatsappRoutes } from "./routes/tenant-whatsapp-routes.js";
+import { whatsappWebhookRoutes } from "./routes/whatsapp-webhook-routes.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   version: string;
@@ -131,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, { db: deps.db, version });
   // /metrics is not served here (the public port): main.ts starts it on METRICS_PORT when set.
   googleOAuthRoutes(app, { google });
+  await whatsappWebhookRoutes(app, { clients: tenancy.clients, queue: deps.queue });
   await registerConsole(app, { root: deps.consoleRoot ?? consoleDistDir });
 
   await app.register(async (admin) => {
@@ -169,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       scoring: createScoringService({ tenantConnections: tenancy.tenantConnections, queue: deps.queue }),
     });
     tenantGoogleRoutes(tenant, { google });
+    tenantWhatsappRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
   });
 
   return app;

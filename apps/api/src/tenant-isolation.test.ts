@@ -71,6 +71,14 @@ describe("tenant isolation", () => {
     { method: "POST" as const, url: "/api/saas/google/connect-link" },
     { method: "GET" as const, url: "/api/saas/google" },
     { method: "DELETE" as const, url: "/api/saas/google" },
+    { method: "POST" as const, url: "/api/saas/chat/templates/sync" },
+    { method: "GET" as const, url: "/api/saas/chat/templates" },
+    {
+      method: "POST" as const,
+      url: "/api/saas/chat/messages",
+      payload: { to: "+919812345678", templateName: "appointment_confirmed", language: "en_US" },
+    },
+    { method: "GET" as const, url: "/api/saas/chat/messages" },
     // The CRM: its isolation on real data (one tenant's ids in another's hands) is in crm/crm-isolation.test.ts.
     ...crmRoutes(),
   ];
@@ -189,6 +197,66 @@ describe("tenant isolation", () => {
       const noCode = await api.app.inject({ ...route, headers: { "x-api-key": keys.alphaclinic ?? "" } });
       expect(noCode.statusCode).toBe(401);
       expect(noCode.json().message).toBe("Missing x-client-code header");
+    }
+  });
+
+  it("WhatsApp: A's templates and message log never show B's; A's sends and syncs are A's jobs", async () => {
+    await api.tenancy.tenantConnections.withDb("betaclinic", async (db) => {
+      await db.collection("whatsapp_templates").insertOne({
+        name: "beta_secret_template",
+        language: "en_US",
+        status: "APPROVED",
+        category: "UTILITY",
+        components: [],
+        id: "b1",
+        syncedAt: new Date(),
+      });
+      await db.collection("message_log").insertOne({
+        jobId: "beta-job",
+        channel: "whatsapp",
+        to: "+919800000001",
+        templateName: "beta_secret_template",
+        language: "en_US",
+        providerMessageId: "wamid.BETA",
+        status: "delivered",
+        statusAt: new Date(),
+        sendingUntil: null,
+        errors: [],
+        createdAt: new Date(),
+      });
+    });
+    const headers = as("alphaclinic", keys.alphaclinic ?? "");
+    for (const url of [
+      "/api/saas/chat/templates",
+      "/api/saas/chat/messages",
+      "/api/saas/chat/messages?to=%2B919800000001",
+    ]) {
+      const response = await api.app.inject({ method: "GET", url, headers });
+      expect(response.statusCode, url).toBe(200);
+      expect(response.body).not.toContain("beta");
+      expect(response.body).not.toContain("BETA");
+    }
+    const beta = await api.app.inject({
+      method: "GET",
+      url: "/api/saas/chat/messages",
+      headers: as("betaclinic", keys.betaclinic ?? ""),
+    });
+    expect(beta.json().messages.map((message: { wamid: string }) => message.wamid)).toEqual(["wamid.BETA"]);
+    for (const [url, payload] of [
+      ["/api/saas/chat/templates/sync", undefined],
+      [
+        "/api/saas/chat/messages",
+        { to: "+919812345678", templateName: "beta_secret_template", language: "en_US" },
+      ],
+    ] as const) {
+      const response = await api.app.inject({
+        method: "POST",
+        url,
+        headers,
+        ...(payload ? { payload } : {}),
+      });
+      expect(response.statusCode).toBe(202);
+      expect((await api.queue.get(response.json().jobId))?.clientCode).toBe("alphaclinic");
     }
   });
 

@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, loadConfig } from "@ecodrix/platform";
 import type { JobDocument } from "@ecodrix/queue";
-import { buildWorker, type Worker } from "@ecodrix/worker";
+import { buildWorker, jobDefinitions, type Worker } from "@ecodrix/worker";
 import type { Db } from "mongodb";
 import { expect } from "vitest";
 import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
@@ -109,6 +109,9 @@ export async function startCrmTestEnv(options: CrmTestOptions): Promise<CrmTestE
       queue: api.queue,
       tenancy: api.tenancy,
       schedules: [],
+      // Every definition but send_whatsapp: those jobs stay pending, so the CRM tests assert on exactly what
+      // the WhatsApp integration receives (its handler is tested against the fake Graph API on its own).
+      definitions: jobDefinitions.filter((definition) => definition.type !== "send_whatsapp"),
     });
     worker.start();
   }

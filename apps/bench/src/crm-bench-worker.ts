@@ -1,8 +1,8 @@
 /**
  * One worker process of `npm run bench:crm` (forked by crm-bench.ts): the product's worker
- * (buildWorker with the product's job definitions). While this codebase has no `send_whatsapp`
- * handler of its own, a stand-in is added that completes the job without sending anything, so the
- * measurement ends where the WhatsApp integration's work would begin. Argument: the config as JSON.
+ * (buildWorker with the product's job definitions), with a stand-in for `send_whatsapp` that completes
+ * the job without sending anything, so the measurement ends where the WhatsApp integration's work begins
+ * (that part is `npm run bench:whatsapp`, against the fake Graph API). Argument: the config as JSON.
  */
 import { sendWhatsappContract } from "@ecodrix/integrations";
 import { connectCentralMongo, createLogger, loadConfig, stopWithParent } from "@ecodrix/platform";
@@ -28,7 +28,7 @@ const config = JSON.parse(process.argv[2] ?? "{}") as CrmBenchWorkerConfig;
 const logger = createLogger({ level: "warn", name: "crm-bench-worker", destination: process.stderr });
 const mongo = await connectCentralMongo(config.uri, config.dbName);
 const queue = createQueue({ db: mongo.db });
-const standIn = !jobDefinitions.some((definition) => definition.type === sendWhatsappContract.type);
+const standIn = true;
 const worker = buildWorker({
   config: loadConfig({
     MONGODB_URI: config.uri,
@@ -40,7 +40,10 @@ const worker = buildWorker({
   logger,
   db: mongo.db,
   queue,
-  definitions: standIn ? [...jobDefinitions, standInSendWhatsapp] : jobDefinitions,
+  definitions: [
+    ...jobDefinitions.filter((definition) => definition.type !== sendWhatsappContract.type),
+    standInSendWhatsapp,
+  ],
   schedules: [],
 });
 stopWithParent(logger);

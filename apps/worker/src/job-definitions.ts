@@ -1,5 +1,11 @@
 import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
+import {
+  sendWhatsappJob,
+  whatsappTemplateSyncAllJob,
+  whatsappTemplateSyncJob,
+  whatsappWebhookJob,
+} from "@ecodrix/integrations/whatsapp";
 import { type AnyJobDefinition, echoJob, noopJob } from "@ecodrix/queue";
 import type { WorkerJobDeps } from "./job-deps.js";
 
@@ -14,5 +20,9 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   scoreRecalculationJob,
   leadScoreRecalculationJob,
   createMeetJob,
+  sendWhatsappJob,
+  whatsappTemplateSyncJob,
+  whatsappTemplateSyncAllJob,
+  whatsappWebhookJob,
   ...crmJobDefinitions,
 ];

@@ -1,6 +1,7 @@
 import type { Capability } from "@ecodrix/domain";
 import { emailCapability } from "./email/email-capability.js";
 import { googleCapability } from "./google/google-capability.js";
+import { messageLogCapability } from "./message-log/message-log-capability.js";
 import { webhooksCapability } from "./webhooks/webhooks-capability.js";
 import { whatsappCapability } from "./whatsapp/whatsapp-capability.js";
 
@@ -13,4 +14,5 @@ export const integrationCapabilities: readonly Capability[] = [
   emailCapability,
   webhooksCapability,
   googleCapability,
+  messageLogCapability,
 ];

@@ -18,6 +18,7 @@ export * from "./queue-consumer.js";
 export * from "./queue-indexes.js";
 export * from "./queue-metrics.js";
 export * from "./queue-producer.js";
+export * from "./rate-slot.js";
 export * from "./retention-sweeper.js";
 export * from "./server-clock.js";
 export * from "./worker-registry.js";

@@ -6,10 +6,11 @@ import type { Logger } from "pino";
 import type { ClusterRateLimiter } from "./cluster-rate-limiter.js";
 import { type FairnessOptions, FairnessPlanner } from "./fairness.js";
 import type { JobRegistry } from "./job-definition.js";
-import { deferJob, JobDeferral, JobsErrorCode } from "./job-errors.js";
+import { JobDeferral, JobsErrorCode } from "./job-errors.js";
 import type { FailOutcome, JobDocument } from "./job-types.js";
 import type { WakeSignal } from "./job-wake.js";
 import type { QueueConsumer } from "./queue-consumer.js";
+import { waitForRateSlot } from "./rate-slot.js";
 import { WORKER_REPORT_INTERVAL_MS, type WorkerRegistry } from "./worker-registry.js";
 
 export type JobOutcome = "completed" | "retry" | "failed" | "lost" | "released" | "deferred";
@@ -79,9 +80,6 @@ class JobAborted extends Error {
     super(message);
   }
 }
-
-/** A rate-limited job waits in its slot up to this long; a later slot defers it instead. */
-const RATE_LIMIT_MAX_WAIT_MS = 5_000;
 
 /** Pauses between attempts to record a completion after a database error. */
 const COMPLETION_RETRY_DELAYS_MS = [100, 500, 2_000];
@@ -177,30 +175,6 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
     return { message: error instanceof Error ? error.message : String(error) };
   }
 
-  /**
-   * Waits for this job's slot of a cluster-wide rate limit. A slot far ahead (a long backlog on one key)
-   * defers the job (back to pending, due then) instead of holding a worker slot asleep; a wake-up later
-   * than the slot's width (an overloaded host) takes a new slot, so late starts never bunch up into a
-   * window. A slot given up leaves a gap, never an excess.
-   */
-  async function waitForRateSlot(
-    limiter: ClusterRateLimiter,
-    key: string,
-    rate: { max: number; perMs: number },
-    aborted: Promise<never>,
-  ): Promise<void> {
-    const width = rate.perMs / rate.max;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const { waitMs, slotAt } = await limiter.reserve(key, rate);
-      if (waitMs > RATE_LIMIT_MAX_WAIT_MS)
-        throw deferJob(waitMs, `rate limit ${key}: next slot in ${waitMs} ms`);
-      const early = slotAt - Date.now();
-      if (early > 0) await Promise.race([sleep(early), aborted]);
-      if (Date.now() - slotAt <= width) return;
-    }
-    throw deferJob(width, `rate limit ${key}: woke up late for 5 slots in a row`);
-  }
-
   async function renewThenRun(job: JobDocument, controller: AbortController): Promise<void> {
     if (await queue.heartbeat(job, leaseMs)) return runJob(job, controller);
     logger.warn(
@@ -278,7 +252,7 @@ export function createWorkerRunner(options: WorkerRunnerOptions): WorkerRunner {
         if (!options.rateLimiter)
           throw new Error(`job type ${job.type} has a rate limit but no rate limiter`);
         const key = `${job.type}:${rate.key ? rate.key(job) : (job.clientCode ?? "")}`;
-        await waitForRateSlot(options.rateLimiter, key, rate, aborted);
+        await waitForRateSlot(options.rateLimiter, key, rate, controller.signal);
       }
       if (registered.limits.timeoutMs !== undefined) {
         clearTimeout(timeout);

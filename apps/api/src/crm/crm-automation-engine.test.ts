@@ -4,8 +4,8 @@ import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "../../test/cr
 
 /**
  * The automation engine end to end: API → automation_event → worker → action jobs, with the
- * product's worker (buildWorker and its job definitions) on the real queue. There is no WhatsApp
- * handler in this codebase yet, so `send_whatsapp` jobs stay pending: the tests assert on those real
+ * product's worker (buildWorker and its job definitions) on the real queue. The test worker leaves
+ * `send_whatsapp` out (test/crm-test-env.ts), so those jobs stay pending: the tests assert on those real
  * jobs' payloads, run times and statuses (what the WhatsApp integration will receive).
  */
 describe("automation engine", () => {

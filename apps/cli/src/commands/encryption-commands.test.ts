@@ -55,6 +55,10 @@ function runCli(
   });
 }
 
+/** Every secret field of a client, plus its datasource URI: the ciphertexts each seeded client holds. */
+const SECRET_FIELDS = createCapabilityRegistry(integrationCapabilities).secretFieldNames;
+const PER_CLIENT = SECRET_FIELDS.length + 1;
+
 describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () => {
   let mongo: TestMongo;
   const oldBox = createSecretBox({ keys: [oldKey] });
@@ -73,7 +77,6 @@ describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () 
 
   beforeAll(async () => {
     mongo = await createTestMongo("rotate");
-    const SECRET_FIELDS = createCapabilityRegistry(integrationCapabilities).secretFieldNames;
     const now = new Date();
     const secrets = [];
     const datasources = [];
@@ -99,10 +102,10 @@ describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () 
     const run = await runCli(mongo, ["encryption", "rotate", "--dry-run"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `dry run: would re-encrypt ${CLIENTS * 11} values in ${CLIENTS * 2} of ${CLIENTS * 2} documents under key ${keyIdOf(newKey)}`,
+      `dry run: would re-encrypt ${CLIENTS * PER_CLIENT} values in ${CLIENTS * 2} of ${CLIENTS * 2} documents under key ${keyIdOf(newKey)}`,
     );
     expect(run.stdout).toContain("nothing was written");
-    expect(await countUnder(keyIdOf(oldKey))).toBe(CLIENTS * 11);
+    expect(await countUnder(keyIdOf(oldKey))).toBe(CLIENTS * PER_CLIENT);
   });
 
   it("is safe to interrupt (Ctrl-C) and to run again: the rerun finishes exactly the rest", async () => {
@@ -117,7 +120,7 @@ describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () 
     if (first.code === 130) {
       expect(first.stderr).toContain("interrupted");
       expect(doneFirst).toBeGreaterThan(0);
-      expect(doneFirst).toBeLessThan(CLIENTS * 11);
+      expect(doneFirst).toBeLessThan(CLIENTS * PER_CLIENT);
     } else {
       expect(first.code).toBe(0); // finished before the signal landed: still consistent
     }
@@ -125,7 +128,7 @@ describe("`ecodrix encryption rotate` as a real process over 1,000 clients", () 
     const second = await runCli(mongo, ["encryption", "rotate"]);
     console.log(`encryption rotate (after an interrupted run) printed:\n${second.stdout}${second.stderr}`);
     expect(second.code).toBe(0);
-    expect(second.stdout).toContain(`re-encrypted ${CLIENTS * 11 - doneFirst} values`);
+    expect(second.stdout).toContain(`re-encrypted ${CLIENTS * PER_CLIENT - doneFirst} values`);
     expect(second.stdout).toContain(`${doneFirst} values already under it`);
     expect(await countUnder(keyIdOf(oldKey))).toBe(0);
 

@@ -23,6 +23,11 @@ export interface ClientStatusFieldSpec {
   values: readonly string[];
   /** One line for the API docs. */
   description: string;
+  /**
+   * Secret fields whose new value clears the state (e.g. a new `whatsappToken` clears
+   * `whatsappStatus: "invalid_token"`): the operator's fix is the signal that all is well again.
+   */
+  clearedBySecrets?: readonly string[];
 }
 
 /** A tenant-database collection's indexes, created on datasource registration and by `tenants migrate`. */

@@ -282,6 +282,11 @@ export function createClientService(deps: ClientServiceDeps): ClientService {
       await confirmStillActive(client, () => secrets.delete(clientCode, { only: client._id }));
       const updated = Object.keys(ciphertexts);
       logger.info({ clientCode, fields: updated }, "client secrets updated");
+      for (const [field, spec] of capabilities.clientStatusFields) {
+        if (spec.clearedBySecrets?.some((name) => updated.includes(name))) {
+          await clients.setStatusField(clientCode, field as `${string}Status`, null);
+        }
+      }
       return { clientCode, secretsSet: setFields(doc), updated, ...generated };
     },
 

@@ -61,6 +61,7 @@ export interface Config {
   /** The API's public base URL (links the API hands out, the OAuth redirect). */
   publicUrl: string;
   google: GoogleConfig;
+  whatsapp: WhatsappConfig;
   /** Webhook URLs and SMTP hosts may be on loopback/private addresses (tests, sandbox). */
   outboundAllowPrivateNetworks: boolean;
   /** Sandbox mode: local fakes stand in for every provider; `GET /api/sandbox/outbox` shows what they captured. */
@@ -81,6 +82,17 @@ export interface GoogleConfig {
   userinfoUrl: string;
   /** Calendar API root. */
   apiBaseUrl: string;
+}
+
+/** WhatsApp Cloud API (Graph API). The root is a setting so tests and the sandbox never reach Meta. */
+export interface WhatsappConfig {
+  /** Graph API root, without a trailing slash; requests go to `{graphBaseUrl}/{graphVersion}/…`. */
+  graphBaseUrl: string;
+  graphVersion: string;
+  /** Cluster-wide sends per second per phone number id (all worker replicas together). */
+  messagesPerSecond: number;
+  /** croner pattern of the template resync of every client with WhatsApp secrets. */
+  templateSyncCron: string;
 }
 
 const httpUrlPattern = "^https?://[^\\s]+$";
@@ -308,6 +320,31 @@ const schema = {
       default: "https://www.googleapis.com/",
       description: "an http(s) URL (the Google APIs root the Calendar API lives under)",
     },
+    WHATSAPP_GRAPH_BASE_URL: {
+      type: "string",
+      pattern: httpUrlPattern,
+      default: "https://graph.facebook.com",
+      description: "an http(s) URL (the Graph API root)",
+    },
+    WHATSAPP_GRAPH_VERSION: {
+      type: "string",
+      pattern: "^v[0-9]{1,3}\\.[0-9]{1,3}$",
+      default: "v23.0",
+      description: "a Graph API version such as v23.0",
+    },
+    WHATSAPP_MESSAGES_PER_SECOND: {
+      type: "integer",
+      minimum: 1,
+      maximum: 10000,
+      default: 80,
+      description: "messages per second per phone number, an integer from 1 to 10000",
+    },
+    TEMPLATE_SYNC_CRON: {
+      type: "string",
+      minLength: 9,
+      default: "0 */6 * * *",
+      description: "a cron pattern such as 0 */6 * * *",
+    },
     OUTBOUND_ALLOW_PRIVATE_NETWORKS: {
       type: "boolean",
       default: false,
@@ -439,6 +476,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkParses("SCORE_RECALCULATION_CRON", () =>
     new Cron(String(values.SCORE_RECALCULATION_CRON), { paused: true }).stop(),
   );
+  checkParses("TEMPLATE_SYNC_CRON", () =>
+    new Cron(String(values.TEMPLATE_SYNC_CRON), { paused: true }).stop(),
+  );
   const trustProxy = parseTrustProxy(String(values.TRUST_PROXY));
   if (trustProxy === undefined) throw new ConfigError(malformed("TRUST_PROXY"));
   const current = decodeKey(String(values.ENCRYPTION_KEY));
@@ -537,6 +577,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       revokeUrl: String(values.GOOGLE_REVOKE_URL),
       userinfoUrl: String(values.GOOGLE_USERINFO_URL),
       apiBaseUrl: String(values.GOOGLE_API_BASE_URL),
+    },
+    whatsapp: {
+      graphBaseUrl: String(values.WHATSAPP_GRAPH_BASE_URL).replace(/\/+$/, ""),
+      graphVersion: String(values.WHATSAPP_GRAPH_VERSION),
+      messagesPerSecond: Number(values.WHATSAPP_MESSAGES_PER_SECOND),
+      templateSyncCron: String(values.TEMPLATE_SYNC_CRON),
     },
     outboundAllowPrivateNetworks: values.OUTBOUND_ALLOW_PRIVATE_NETWORKS === true,
     sandbox,

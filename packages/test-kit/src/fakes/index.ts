@@ -1,7 +1,9 @@
 import { googleSandboxFake } from "./google-fake.js";
+import { graphApiSandboxFake } from "./graph-api-fake.js";
 import type { SandboxFakeEntry } from "./sandbox-fake.js";
 
 export * from "./google-fake.js";
+export * from "./graph-api-fake.js";
 export * from "./sandbox.js";
 export * from "./sandbox-fake.js";
 
@@ -10,4 +12,4 @@ export * from "./sandbox-fake.js";
  * external service adds its entry here (and its module's export above); the start command, the settings
  * it sets and `GET /api/sandbox/outbox` pick it up without further changes.
  */
-export const sandboxFakes: readonly SandboxFakeEntry[] = [googleSandboxFake];
+export const sandboxFakes: readonly SandboxFakeEntry[] = [googleSandboxFake, graphApiSandboxFake];
