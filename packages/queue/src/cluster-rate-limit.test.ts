@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startWorkerProcess } from "../test/fixtures/start-worker-process.js";
 import { createClusterRateLimiter } from "./cluster-rate-limiter.js";
 import { createQueue, type Queue } from "./queue.js";
-
-const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/worker-process.ts");
 
 /** The most starts in any window of `windowMs` (sliding: every start opens a window). */
 function maxInWindow(times: number[], windowMs: number): number {
@@ -55,31 +52,14 @@ describe("cluster-wide rate limits (shared through MongoDB)", () => {
 
   it("3 worker processes, 20/s on one key, 200 jobs: every job runs once, no 1-second window over 20 (+1 at a window's edges)", async () => {
     for (let n = 0; n < 3; n++) {
-      const child = spawn(process.execPath, ["--import", "tsx", fixture], {
-        env: {
-          ...process.env,
+      children.push(
+        await startWorkerProcess({
           MONGODB_URI: mongo.uri,
           SERVICES_DB_NAME: mongo.dbName,
           CONCURRENCY: "10",
           RATE_LIMIT: "20/1000",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      children.push(child);
-      let output = "";
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
-        child.stdout?.on("data", (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes("READY")) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.stderr?.on("data", (chunk: Buffer) => {
-          output += chunk.toString();
-        });
-      });
+        }),
+      );
     }
     await queue.enqueueMany(Array.from({ length: 200 }, () => ({ type: "limited", clientCode: "clinic" })));
     const deadline = Date.now() + 60_000;

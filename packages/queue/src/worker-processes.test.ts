@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import type { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startWorkerProcess } from "../test/fixtures/start-worker-process.js";
 import { createQueue, type Queue } from "./queue.js";
-
-const fixture = path.join(path.dirname(fileURLToPath(import.meta.url)), "../test/fixtures/worker-process.ts");
 
 describe("worker processes (real child processes on the embedded server)", () => {
   let mongo: TestMongo;
@@ -28,26 +25,12 @@ describe("worker processes (real child processes on the embedded server)", () =>
   afterAll(() => mongo.close());
 
   async function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ["--import", "tsx", fixture], {
-      env: { ...process.env, MONGODB_URI: mongo.uri, SERVICES_DB_NAME: mongo.dbName, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
+    const child = await startWorkerProcess({
+      MONGODB_URI: mongo.uri,
+      SERVICES_DB_NAME: mongo.dbName,
+      ...env,
     });
     children.push(child);
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 30_000);
-      child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("READY")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.once("exit", (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-    });
     return child;
   }
 
