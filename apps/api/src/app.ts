@@ -134,7 +134,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Before any route: the document is collected as routes are added, and every route gets its scope's
   // error responses and security requirement (documentScope) without being listed anywhere.
   documentScope(app, "public");
-  await registerOpenApi(app, { version, ...(deps.config.publicUrl ? { publicUrl: deps.config.publicUrl } : {}) });
+  await registerOpenApi(app, {
+    version,
+    ...(deps.config.publicUrl ? { publicUrl: deps.config.publicUrl } : {}),
+  });
   healthRoutes(app, { db: deps.db, version });
   // /metrics is not served here (the public port): main.ts starts it on METRICS_PORT when set.
   googleOAuthRoutes(app, { google });

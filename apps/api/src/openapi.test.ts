@@ -35,7 +35,8 @@ function problemsOf(name: string, op: Operation): string[] {
     if (!["admin", "tenant", "public"].includes(tag)) problems.push(`${name}: unknown tag ${tag}`);
   }
   const schemes = new Set((op.security ?? []).flatMap((requirement) => Object.keys(requirement)));
-  if (tags.includes("admin") && !schemes.has("adminToken")) problems.push(`${name}: admin without adminToken`);
+  if (tags.includes("admin") && !schemes.has("adminToken"))
+    problems.push(`${name}: admin without adminToken`);
   if (tags.includes("tenant") && !(schemes.has("tenantApiKey") && schemes.has("tenantClientCode")))
     problems.push(`${name}: tenant without tenantApiKey + tenantClientCode`);
   if (tags.includes("public") && schemes.size > 0) problems.push(`${name}: public with a security scheme`);
@@ -116,6 +117,18 @@ describe("the OpenAPI document (GET /api/openapi.json)", () => {
     ]);
   });
 
+  it("documents the answers' real content types (fuzz finding: the WhatsApp verification's text/plain 403)", async () => {
+    const verify = doc.paths["/api/webhooks/whatsapp/{clientCode}"]?.get;
+    expect(Object.keys(verify?.responses?.["403"]?.content ?? {})).toEqual(["text/plain"]);
+    expect(Object.keys(verify?.responses?.["200"]?.content ?? {})).toEqual(["text/plain"]);
+    const answer = await api.app.inject({
+      method: "GET",
+      url: "/api/webhooks/whatsapp/nosuchclinic?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1",
+    });
+    expect(answer.statusCode).toBe(403);
+    expect(answer.headers["content-type"]).toMatch(/^text\/plain/);
+  });
+
   it("the check itself names a route without summary, tags or response schema", () => {
     expect(problemsOf("GET /x", { responses: { "200": { description: "ok" } } })).toEqual([
       "GET /x: no summary",
@@ -160,7 +173,8 @@ describe("the docs page (GET /api/docs)", () => {
     expect(nonce).toBeTruthy();
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("connect-src 'self'");
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+    expect(csp).toContain(`script-src 'self' 'nonce-${nonce}';`);
+    expect(csp).not.toMatch(/unsafe-eval|https?:|\*/);
     // Every script is local or carries this response's nonce; nothing names another origin.
     const scripts = [...page.body.matchAll(/<script([^>]*)>/g)].map((m) => m[1] ?? "");
     expect(scripts.length).toBeGreaterThan(0);

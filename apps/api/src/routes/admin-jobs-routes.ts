@@ -197,7 +197,14 @@ export function adminJobsRoutes(
 
   app.get(
     "/api/admin/jobs/:id",
-    { schema: { summary: "One job with its payload and error history", tags: ["admin"], params: idParams, response: { 200: jobSchema } } },
+    {
+      schema: {
+        summary: "One job with its payload and error history",
+        tags: ["admin"],
+        params: idParams,
+        response: { 200: jobSchema },
+      },
+    },
     async (request) => {
       const id = parseJobId((request.params as { id: string }).id);
       const job = await deps.queue.get(id);
@@ -237,7 +244,14 @@ export function adminJobsRoutes(
 
   app.post(
     "/api/admin/jobs/:id/cancel",
-    { schema: { summary: "Cancel a pending job", tags: ["admin"], params: idParams, response: { 200: jobSchema } } },
+    {
+      schema: {
+        summary: "Cancel a pending job",
+        tags: ["admin"],
+        params: idParams,
+        response: { 200: jobSchema },
+      },
+    },
     async (request) => view(await deps.queue.cancel((request.params as { id: string }).id)),
   );
 

@@ -113,7 +113,8 @@ export function clientsRoutes(
     "/api/clients/:clientCode/secrets",
     {
       schema: {
-        summary: "Set a client's secrets, encrypted at rest; the answer names them, never their values (runbook §1 step 2)",
+        summary:
+          "Set a client's secrets, encrypted at rest; the answer names them, never their values (runbook §1 step 2)",
         tags,
         params: clientCodeParamsSchema,
         body: {
@@ -195,7 +196,8 @@ export function clientsRoutes(
     "/api/clients/:clientCode/rotate-key",
     {
       schema: {
-        summary: "Rotate a client's API key: the old key stops at once, the new one is shown once (runbook §3)",
+        summary:
+          "Rotate a client's API key: the old key stops at once, the new one is shown once (runbook §3)",
         tags,
         params: clientCodeParamsSchema,
         response: {

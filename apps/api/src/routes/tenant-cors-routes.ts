@@ -52,7 +52,9 @@ export function tenantCorsRoutes(
 
   app.get(
     "/api/saas/cors",
-    { schema: { summary: "This client's CORS origins", tags: ["tenant"], response: { 200: originsResponse } } },
+    {
+      schema: { summary: "This client's CORS origins", tags: ["tenant"], response: { 200: originsResponse } },
+    },
     async (request) => ({ origins: await deps.corsOrigins.list(tenantOf(request).clientCode) }),
   );
 

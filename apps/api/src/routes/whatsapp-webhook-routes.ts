@@ -57,8 +57,14 @@ export async function whatsappWebhookRoutes(
           },
           // Plain text, as Meta expects: documented so, or clients (and the fuzzer) expect JSON.
           response: {
-            200: { description: "hub.challenge, echoed", content: { "text/plain": { schema: { type: "string" } } } },
-            403: { description: "Not subscribe, or the wrong verify token", content: { "text/plain": { schema: { type: "string" } } } },
+            200: {
+              description: "hub.challenge, echoed",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+            403: {
+              description: "Not subscribe, or the wrong verify token",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
           },
         },
       },
