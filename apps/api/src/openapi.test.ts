@@ -1,6 +1,7 @@
 import { validate } from "@readme/openapi-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
+import { hiddenRoutes } from "./plugins/openapi.js";
 
 type Operation = {
   summary?: string;
@@ -100,6 +101,15 @@ describe("the OpenAPI document (GET /api/openapi.json)", () => {
     }
     const problems = ops.flatMap(({ name, op }) => problemsOf(name, op));
     expect(problems, problems.join("\n")).toEqual([]);
+  });
+
+  it("hides only the stated exceptions: the docs page's own routes and the console's static files", () => {
+    const hidden = hiddenRoutes(api.app);
+    // Browser assets, not API operations (each has its own tests): the docs page and its bundle, the console.
+    const allowed = /^GET \/(api\/docs(\/.*)?|console(\/.*)?)$/;
+    expect(hidden).toContain("GET /api/docs/js/scalar.js");
+    const unexplained = hidden.filter((route) => !allowed.test(route));
+    expect(unexplained, `hidden without a stated reason: ${unexplained.join(", ")}`).toEqual([]);
   });
 
   it("defines the error model once and refers to it from the errors", () => {

@@ -84,6 +84,16 @@ export function documentScope(scope: FastifyInstance, kind: Scope): void {
   });
 }
 
+const hiddenByApp = new WeakMap<FastifyInstance, string[]>();
+
+/**
+ * The routes left out of the document (`schema.hide`), as `METHOD url`: the test holds them to the list of
+ * stated exceptions, so hiding a route is never a way around documenting it.
+ */
+export function hiddenRoutes(app: FastifyInstance): readonly string[] {
+  return hiddenByApp.get(app) ?? [];
+}
+
 export interface OpenApiOptions {
   version: string;
   /** The public URL the document names as its server (PUBLIC_URL); omitted, the page's own origin. */
@@ -121,6 +131,14 @@ const NONCE_PLACEHOLDER = "ecodrix-docs-nonce-placeholder";
  * @fastify/swagger collects routes as they are added.
  */
 export async function registerOpenApi(app: FastifyInstance, options: OpenApiOptions): Promise<void> {
+  const hidden: string[] = [];
+  hiddenByApp.set(app, hidden);
+  app.addHook("onRoute", (route) => {
+    if ((route.schema as { hide?: boolean } | undefined)?.hide) {
+      for (const method of [route.method].flat())
+        if (method !== "HEAD") hidden.push(`${method} ${route.url}`);
+    }
+  });
   app.addSchema(errorResponseSchema);
   await app.register(fastifySwagger, {
     openapi: {
