@@ -6,6 +6,7 @@
 // { url, adminToken, clientCode, apiKey } on stdout when ready; stops on SIGTERM or SIGINT.
 import { randomBytes } from "node:crypto";
 import { buildApp } from "@ecodrix/api";
+import { templatesOf } from "@ecodrix/integrations";
 import { connectCentralMongo, createLogger, loadConfig } from "@ecodrix/platform";
 import { createQueue } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
@@ -53,8 +54,49 @@ const datasource = await app.inject({
 });
 if (datasource.statusCode !== 200) throw new Error(`registering the datasource failed: ${datasource.body}`);
 
+const tenant = { "x-client-code": clientCode, "x-api-key": apiKey };
+async function seed(url: string, payload: Record<string, unknown>, idField = "id"): Promise<string> {
+  const answer = await app.inject({ method: "POST", url, headers: tenant, payload });
+  if (answer.statusCode >= 300) throw new Error(`seeding ${url} failed: ${answer.body}`);
+  return String((answer.json() as Record<string, unknown>)[idField]);
+}
+// The runbook's automation sends a template: a synced, approved one, as a template sync stores it.
+await templatesOf(mongo.client.db(`fuzz_${clientCode}`)).insertOne({
+  id: "1000000000000001",
+  name: "appointment_confirmed",
+  language: "en_US",
+  status: "APPROVED",
+  category: "UTILITY",
+  components: [{ type: "BODY", text: "Your appointment is confirmed." }],
+  syncedAt: new Date(),
+});
+const leadId = await seed("/api/crm/leads", { name: "Asha Rao", phone: "+919812345678" });
+const appointmentId = await seed("/api/crm/appointments", {
+  leadId,
+  startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+});
+const automationId = await seed("/api/crm/automations", {
+  name: "Appointment Confirmed WA",
+  trigger: "appointment_confirmed",
+  triggerConfig: {},
+  actions: [
+    {
+      type: "send_whatsapp",
+      delayMinutes: 0,
+      config: { templateName: "appointment_confirmed", language: "en_US" },
+    },
+  ],
+});
+const jobId = await seed(
+  "/api/saas/chat/messages",
+  { to: "+919812345678", templateName: "appointment_confirmed", language: "en_US" },
+  "jobId",
+);
+
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
-process.stdout.write(`${JSON.stringify({ url, adminToken, clientCode, apiKey })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ url, adminToken, clientCode, apiKey, leadId, appointmentId, automationId, jobId })}\n`,
+);
 
 let stopping = false;
 async function stop(): Promise<void> {
