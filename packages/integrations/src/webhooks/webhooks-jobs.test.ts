@@ -1,4 +1,6 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { type Config, createLogger, loadConfig } from "@ecodrix/platform";
@@ -22,6 +24,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { integrationCapabilities } from "../capabilities.js";
 import { deliverWebhookJob } from "./deliver-webhook-job.js";
 import { webhookEventJob } from "./webhook-event-job.js";
+import { postWebhook } from "./webhook-sender.js";
 import { WEBHOOK_TEST_EVENT, webhookSubscriptionsOf } from "./webhook-subscriptions.js";
 import { deliverWebhookContract, webhookEventContract } from "./webhooks-contracts.js";
 import type { WebhooksJobDeps } from "./webhooks-job-deps.js";
@@ -385,5 +388,37 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
     const failed = await settled((await deliver(noSecret.clientCode, unsigned))._id);
     expect(failed.status).toBe("failed");
     expect(failed.lastError).toMatch(/has no automationWebhookSecret/);
+  });
+
+  it("the sender connects to the address that was checked, never resolving the name again; Host stays the URL's", async () => {
+    const seen: { host: string | undefined; body: string }[] = [];
+    const server = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      request.on("end", () => {
+        seen.push({ host: request.headers.host, body });
+        response.writeHead(202).end("x".repeat(5_000));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      // A name no resolver knows: only the pinned address can have been used.
+      const answer = await postWebhook({
+        url: new URL(`http://receiver.invalid:${port}/hook`),
+        address: { address: "127.0.0.1", family: 4 },
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        signal: AbortSignal.timeout(5_000),
+      });
+      expect(answer.status).toBe(202);
+      expect(answer.bodyStart).toBe("x".repeat(200));
+      expect(seen).toEqual([{ host: `receiver.invalid:${port}`, body: "{}" }]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
