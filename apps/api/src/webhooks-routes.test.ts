@@ -121,6 +121,8 @@ describe("webhook subscription routes", () => {
       [{ url: "https://[::1]:8443/x", events: ["a.b"] }, /^body\/url points to a loopback/],
       [{ url: "https://169.254.169.254/latest", events: ["a.b"] }, /^body\/url points to a loopback/],
       [{ url: "https://localhost/x", events: ["a.b"] }, /^body\/url points to a loopback/],
+      [{ url: "https://[::ffff:127.0.0.1]/x", events: ["a.b"] }, /^body\/url points to a loopback/],
+      [{ url: "https://2130706433/x", events: ["a.b"] }, /^body\/url points to a loopback/],
       [{ url: HOOK, events: [] }, /^body\/events must NOT have fewer than 1 items$/],
       [{ url: HOOK, events: ["a.b", "a.b"] }, /^body\/events must NOT have duplicate items/],
       [{ url: HOOK, events: ["Not An Event"] }, /^body\/events\/0 must match pattern/],
