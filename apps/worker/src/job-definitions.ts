@@ -1,5 +1,6 @@
 import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { createMeetJob } from "@ecodrix/integrations/google";
+import { deliverWebhookJob, webhookEventJob } from "@ecodrix/integrations/webhooks";
 import {
   sendWhatsappJob,
   whatsappTemplateSyncAllJob,
@@ -24,5 +25,7 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   whatsappTemplateSyncJob,
   whatsappTemplateSyncAllJob,
   whatsappWebhookJob,
+  webhookEventJob,
+  deliverWebhookJob,
   ...crmJobDefinitions,
 ];
