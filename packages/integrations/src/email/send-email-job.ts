@@ -213,9 +213,15 @@ export const sendEmailJob = defineJob({
           }
           if (failure.kind === "unknown") {
             deps.smtpTransports.evict(clientCode);
-            log.warn({ messageId }, "send_email: connection lost after the message was sent; outcome unknown");
+            log.warn(
+              { messageId },
+              "send_email: connection lost after the message was sent; outcome unknown",
+            );
           }
-          return failPermanently(failure.error, failure.kind === "unknown" ? failure.error.code : failure.code);
+          return failPermanently(
+            failure.error,
+            failure.kind === "unknown" ? failure.error.code : failure.code,
+          );
         }
         const acceptedAt = deps.clock();
         await messages.accepted(jobId, messageId, acceptedAt);
@@ -257,7 +263,11 @@ export const sendEmailJob = defineJob({
           EmailErrorCode.outcomeUnknown,
           "An earlier attempt was sending the e-mail when its worker stopped, before the server's answer was recorded: it may have been delivered; check with the recipient before sending it again as a new message",
         );
-        await messages.fail(entry.jobId, { code: EmailErrorCode.outcomeUnknown, message: error.message }, now);
+        await messages.fail(
+          entry.jobId,
+          { code: EmailErrorCode.outcomeUnknown, message: error.message },
+          now,
+        );
         throw error;
       }
       return undefined;
