@@ -79,6 +79,11 @@ describe("tenant isolation", () => {
       payload: { to: "+919812345678", templateName: "appointment_confirmed", language: "en_US" },
     },
     { method: "GET" as const, url: "/api/saas/chat/messages" },
+    {
+      method: "POST" as const,
+      url: "/api/saas/email/messages",
+      payload: { to: "eve@example.com", subject: "x", text: "y" },
+    },
     // The CRM: its isolation on real data (one tenant's ids in another's hands) is in crm/crm-isolation.test.ts.
     ...crmRoutes(),
   ];
