@@ -50,6 +50,8 @@ export interface SmtpFake {
   readonly sessions: number;
   /** AUTH attempts refused so far. */
   readonly authFailures: number;
+  /** SMTP connections open right now (a closed pool leaves none). */
+  readonly openConnections: number;
   /** Changes the credentials AUTH must present (a client's new password). */
   setCredentials(credentials: { user: string; pass: string } | undefined): void;
   /** Refuses messages to `to` with the given reply (4xx or 5xx). */
@@ -176,6 +178,9 @@ export async function startSmtpFake(options: SmtpFakeOptions = {}): Promise<Smtp
     },
     get authFailures() {
       return authFailures;
+    },
+    get openConnections() {
+      return server.connections.size;
     },
     setCredentials(next) {
       credentials = next;
