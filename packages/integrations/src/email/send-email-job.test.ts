@@ -10,6 +10,7 @@ import {
   createWorkerRunner,
   enqueueJob,
   JOBS_COLLECTION,
+  JobDeferral,
   type JobDocument,
   type Queue,
   type WorkerRunner,
@@ -316,6 +317,38 @@ describe("send_email against a real SMTP server", () => {
     expect(first).toMatchObject({ status: "accepted", alreadySent: false });
     expect(second).toMatchObject({ status: "accepted", alreadySent: true });
     expect(deliveredTo("once@patients.example")).toHaveLength(1);
+  });
+
+  it("an earlier attempt still sending makes this one wait; one whose worker died mid-send is 'outcome unknown', nothing sent", async () => {
+    const { clientCode } = await clinic();
+    const registry = createJobRegistry([sendEmailJob], deps());
+    const to = "inflight@patients.example";
+    const job = (await queue.get((await send(clientCode, { to }))._id)) as JobDocument;
+    const jobId = String(job._id);
+    const run = () =>
+      registry.get("send_email")?.handler({
+        job,
+        log: logger,
+        signal: new AbortController().signal,
+        progress: async () => true,
+      });
+    // Another attempt (another worker) claimed the send a moment ago and has not recorded its outcome.
+    const claimedAt = new Date();
+    await tenancy.tenantConnections.withDb(clientCode, async (db) => {
+      const log = messageLogOf(db);
+      await log.open({ jobId, channel: "email", to }, claimedAt);
+      await log.claimSend(jobId, claimedAt, new Date(claimedAt.getTime() + 60_000));
+    });
+    await expect(run()).rejects.toBeInstanceOf(JobDeferral);
+    // That attempt's worker died: its claim expired without an outcome.
+    await tenancy.tenantConnections.withDb(clientCode, (db) =>
+      messageLogOf(db).collection.updateOne({ jobId }, { $set: { sendingUntil: new Date(Date.now() - 1) } }),
+    );
+    await expect(run()).rejects.toThrow(/may have been delivered/);
+    // Final: a later run neither sends nor changes its mind.
+    await expect(run()).rejects.toThrow(/may have been delivered/);
+    expect(deliveredTo(to)).toHaveLength(0);
+    expect((await logOf(clientCode, job._id))?.status).toBe("failed");
   });
 
   it("a connection lost after the whole message was handed over is 'outcome unknown': failed, never sent again", async () => {
