@@ -531,6 +531,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const sandboxSmtpUrl = values.SANDBOX_SMTP_URL as string | undefined;
   if (sandboxSmtpUrl !== undefined && !sandbox) throw new ConfigError(malformed("SANDBOX_SMTP_URL"));
+  if (sandboxSmtpUrl !== undefined) checkParses("SANDBOX_SMTP_URL", () => new URL(sandboxSmtpUrl));
   const sandboxSmtp = sandboxSmtpUrl === undefined ? undefined : new URL(sandboxSmtpUrl);
   if (sandboxSmtp && (Number(sandboxSmtp.port) < 1 || Number(sandboxSmtp.port) > 65535)) {
     throw new ConfigError(malformed("SANDBOX_SMTP_URL"));
