@@ -57,6 +57,29 @@ describe("e-mail route: POST /api/saas/email/messages", () => {
     });
   });
 
+  it("a client with SMTP secrets but no tenant database gets 409 `No tenant connection for <code>`, nothing queued", async () => {
+    const created = await api.app.inject({
+      method: "POST",
+      url: "/api/clients",
+      headers: admin,
+      payload: { name: "No DB Clinic", email: "hi@nodbclinic.com", clientCode: "nodbclinic" },
+    });
+    keys.nodbclinic = created.json().apiKey;
+    await api.app.inject({
+      method: "POST",
+      url: "/api/clients/nodbclinic/secrets",
+      headers: admin,
+      payload: { smtpHost: "smtp.example.com", smtpPort: 587, smtpFrom: "desk@nodbclinic.com" },
+    });
+    const response = await post("nodbclinic", { to: "a@b.example", subject: "Hi", text: "x" });
+    expect(response.statusCode).toBe(409);
+    expect(response.json()).toMatchObject({
+      code: "ECODRIX_TENANT_NO_CONNECTION",
+      message: "No tenant connection for nodbclinic",
+    });
+    expect(await emailJobs("nodbclinic")).toBe(0);
+  });
+
   afterAll(async () => {
     for (const code of ["mailclinic", "nomailclinic"]) {
       await api.mongo.client.db(`${api.mongo.dbName}_${code}`).dropDatabase();

@@ -1,4 +1,4 @@
-import { type ClientService, SINGLE_LINE_TEXT_PATTERN } from "@ecodrix/domain";
+import { type ClientService, noTenantConnection, SINGLE_LINE_TEXT_PATTERN } from "@ecodrix/domain";
 import {
   EMAIL_NOT_CONFIGURED,
   emailNotConfiguredMessage,
@@ -42,7 +42,7 @@ export function tenantEmailRoutes(
       schema: {
         summary: "Send an e-mail through your SMTP server",
         description:
-          "Enqueues a send_email job. The message goes out through your smtp* secrets with `Message-ID: <{jobId}@{domain of smtpFrom}>`; SMTP 4xx replies and connection failures are retried, 5xx replies fail the job with the server's reply in `lastError`. Give `text`, `html` or both. 409 when your SMTP secrets are incomplete (the message names the fields).",
+          "Enqueues a send_email job. The message goes out through your smtp* secrets with `Message-ID: <{jobId}@{domain of smtpFrom}>`; SMTP 4xx replies and connection failures are retried, 5xx replies fail the job with the server's reply in `lastError`. Give `text`, `html` or both. 409 when your SMTP secrets are incomplete (the message names the fields) or no tenant database is registered.",
         tags: ["tenant"],
         body: {
           type: "object",
@@ -70,11 +70,13 @@ export function tenantEmailRoutes(
       if (!body.text && !body.html) {
         throw badRequest("ECODRIX_VALIDATION_FAILED", "body/text or body/html is required (not empty)");
       }
-      const { secretsSet } = await deps.clients.get(clientCode);
+      const { secretsSet, datasource } = await deps.clients.get(clientCode);
       const missing = missingSmtpSecrets((field) => secretsSet.includes(field));
       if (missing.length > 0) {
         throw conflict(EMAIL_NOT_CONFIGURED, emailNotConfiguredMessage(clientCode, missing));
       }
+      // The send is recorded in the clinic's message log: without its database the job could only fail.
+      if (!datasource.registered) throw noTenantConnection(clientCode);
       const job = await enqueueJob(deps.queue, sendEmailContract, { clientCode, payload: body });
       return reply.status(202).send({ jobId: String(job._id) });
     },
