@@ -231,6 +231,30 @@ describe("send_email against a real SMTP server", () => {
     expect(entry?.errors[0]?.message).toContain("4.3.0 Try again later");
   });
 
+  it("a 4xx on the last allowed attempt fails the log entry too, and tells the CRM", async () => {
+    const { clientCode } = await clinic();
+    smtp.failRecipient("busy@patients.example", { code: 452, message: "4.2.2 Mailbox full" });
+    startWorker();
+    const job = await enqueueJob(queue, sendEmailContract, {
+      clientCode,
+      maxRetries: 0,
+      payload: { to: "busy@patients.example", subject: "Hi", text: "x", context: { leadId: "lead-9" } },
+    });
+    const done = await settled(job._id);
+    expect(done.status).toBe("failed");
+    expect(done.lastError).toContain("452 4.2.2 Mailbox full");
+    expect((await logOf(clientCode, job._id))?.status).toBe("failed");
+    const status = await mongo.db
+      .collection(JOBS_COLLECTION)
+      .findOne({ type: "message_status_changed", clientCode, dedupeKey: `msg:${String(job._id)}:failed` });
+    expect(status?.payload).toMatchObject({
+      channel: "email",
+      status: "failed",
+      context: { leadId: "lead-9" },
+    });
+    expect(status?.payload.error).toContain("452 4.2.2 Mailbox full");
+  });
+
   it("SMTP 5xx fails for good with the server's reply, and nothing is sent", async () => {
     const { clientCode } = await clinic();
     smtp.failRecipient("nobody@patients.example", { code: 550, message: "5.1.1 Mailbox does not exist" });

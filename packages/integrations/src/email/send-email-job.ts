@@ -204,6 +204,12 @@ export const sendEmailJob = defineJob({
             throw error;
           }
           const failure = mapSmtpFailure(error.cause, error.messageHandedOver, [user, pass]);
+          // On the last attempt the queue will not retry: the log and the CRM hear of the failure now.
+          const lastAttempt = job.retries >= job.maxRetries;
+          if (failure.kind === "retry" && lastAttempt) {
+            if (failure.code === "network") deps.smtpTransports.evict(clientCode);
+            return failPermanently(failure.error, failure.code);
+          }
           if (failure.kind === "retry") {
             // Nothing was accepted; a connection failure also drops the transport, so the next attempt
             // looks the host up again (its address may have moved).
