@@ -215,6 +215,23 @@ describe("send_email against a real SMTP server", () => {
     });
   });
 
+  it("a producer's subject with line breaks cannot add headers or recipients", async () => {
+    const { clientCode } = await clinic();
+    startWorker();
+    const job = await send(clientCode, {
+      to: "inject@patients.example",
+      subject: "Hello\r\nBcc: victim@elsewhere.example\r\nX-Evil: 1",
+    });
+    const done = await settled(job._id);
+    expect(done.status, String(done.lastError)).toBe("completed");
+    const [mail] = deliveredTo("inject@patients.example");
+    expect(mail?.envelope.to).toEqual(["inject@patients.example"]);
+    expect(mail?.headers.bcc).toBeUndefined();
+    expect(mail?.headers["x-evil"]).toBeUndefined();
+    expect(mail?.subject).toBe("Hello Bcc: victim@elsewhere.example X-Evil: 1");
+    expect(deliveredTo("victim@elsewhere.example")).toHaveLength(0);
+  });
+
   it("SMTP 4xx is retried, and the retry sends the one e-mail", async () => {
     const { clientCode } = await clinic();
     smtp.failRecipient("later@patients.example", { code: 451, message: "4.3.0 Try again later", times: 1 });
