@@ -34,7 +34,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 /** The browser's side: a local address as the test reaches it (the API listens on IPv4). */
 const viaLoopback = (url: string) => url.replace("//localhost:", "//127.0.0.1:");
 
-describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end to end through the fakes", () => {
+describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4, 5 and 8 and §5 end to end through the fakes", () => {
   let child: ChildProcess | undefined;
   const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-sandbox-"));
   afterAll(() => {
@@ -315,6 +315,38 @@ describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end 
     expect(smtpOutbox.messages[0]?.data).toMatchObject({
       messageId: `<${mailJobId}@gmail.com>`,
       subject: "Your appointment on 2 March",
+    });
+
+    // Step 8 — signed webhooks: the receiver fake verifies with the automationWebhookSecret the secrets
+    // write generated; a webhook.test delivery shows in the outbox as verified.
+    const webhookSecret = ((await secrets.json()) as { automationWebhookSecret?: string })
+      .automationWebhookSecret;
+    expect(webhookSecret).toMatch(/^[0-9a-f]{64}$/);
+    const receiverUrl = /Webhook receiver at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+    const endpoint = (await (
+      await fetch(`${receiverUrl}/_fake/endpoints`, {
+        method: "POST",
+        body: JSON.stringify({ secret: webhookSecret }),
+      })
+    ).json()) as { url: string };
+    const subscription = await fetch(`${base}/api/saas/webhooks`, {
+      method: "POST",
+      headers: tenantJson,
+      body: JSON.stringify({ url: endpoint.url, events: ["automation.action"] }),
+    });
+    expect(subscription.status).toBe(201);
+    const hookId = ((await subscription.json()) as { id: string }).id;
+    const test = await fetch(`${base}/api/saas/webhooks/${hookId}/test`, { method: "POST", headers: tenant });
+    expect(test.status).toBe(202);
+    const testJobId = ((await test.json()) as { jobId: string }).jobId;
+    await jobDone(testJobId, "the webhook.test delivery");
+    const hookOutbox = (await (
+      await fetch(`${base}/api/sandbox/outbox?service=webhooks`, { headers: { "x-core-api-key": adminKey } })
+    ).json()) as { messages: { kind: string; summary: string }[] };
+    expect(hookOutbox.messages).toHaveLength(1);
+    expect(hookOutbox.messages[0]).toMatchObject({
+      kind: "webhook.delivery",
+      summary: `webhook.test ${testJobId} → 200 (signature verified)`,
     });
 
     // Ctrl-C stops the fakes with everything else.

@@ -1,6 +1,7 @@
 import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
 import { sendEmailJob } from "@ecodrix/integrations/email";
 import { createMeetJob } from "@ecodrix/integrations/google";
+import { deliverWebhookJob, webhookEventJob } from "@ecodrix/integrations/webhooks";
 import {
   sendWhatsappJob,
   whatsappTemplateSyncAllJob,
@@ -26,5 +27,7 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   whatsappTemplateSyncJob,
   whatsappTemplateSyncAllJob,
   whatsappWebhookJob,
+  webhookEventJob,
+  deliverWebhookJob,
   ...crmJobDefinitions,
 ];

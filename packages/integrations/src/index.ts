@@ -10,6 +10,8 @@ export * from "./integration-context.js";
 export * from "./message-log/message-log.js";
 export * from "./message-log/message-log-capability.js";
 export * from "./message-log/message-status-contracts.js";
+export * from "./webhooks/webhook-signature.js";
+export * from "./webhooks/webhook-subscriptions.js";
 export * from "./webhooks/webhooks-capability.js";
 export * from "./webhooks/webhooks-contracts.js";
 export * from "./whatsapp/whatsapp-capability.js";
