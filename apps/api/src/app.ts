@@ -31,6 +31,7 @@ import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
+import { tenantEmailRoutes } from "./routes/tenant-email-routes.js";
 import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
 import { tenantWebhooksRoutes } from "./routes/tenant-webhooks-routes.js";
@@ -183,6 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     tenantGoogleRoutes(tenant, { google });
     tenantWhatsappRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    tenantEmailRoutes(tenant, { queue: deps.queue, clients: tenancy.clients });
     tenantWebhooksRoutes(tenant, {
       queue: deps.queue,
       tenantConnections: tenancy.tenantConnections,

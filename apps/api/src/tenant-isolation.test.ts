@@ -81,6 +81,11 @@ describe("tenant isolation", () => {
     { method: "GET" as const, url: "/api/saas/chat/messages" },
     {
       method: "POST" as const,
+      url: "/api/saas/email/messages",
+      payload: { to: "eve@example.com", subject: "x", text: "y" },
+    },
+    {
+      method: "POST" as const,
       url: "/api/saas/webhooks",
       payload: { url: "https://evil.example/hook", events: ["automation.action"] },
     },

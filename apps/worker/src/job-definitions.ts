@@ -1,4 +1,5 @@
 import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
+import { sendEmailJob } from "@ecodrix/integrations/email";
 import { createMeetJob } from "@ecodrix/integrations/google";
 import { deliverWebhookJob, webhookEventJob } from "@ecodrix/integrations/webhooks";
 import {
@@ -21,6 +22,7 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   scoreRecalculationJob,
   leadScoreRecalculationJob,
   createMeetJob,
+  sendEmailJob,
   sendWhatsappJob,
   whatsappTemplateSyncJob,
   whatsappTemplateSyncAllJob,

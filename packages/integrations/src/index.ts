@@ -1,6 +1,7 @@
 export * from "./capabilities.js";
 export * from "./email/email-capability.js";
 export * from "./email/email-contracts.js";
+export * from "./email/email-settings.js";
 export * from "./google/google-capability.js";
 export * from "./google/google-connect-links.js";
 export * from "./google/google-contracts.js";

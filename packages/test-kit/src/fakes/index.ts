@@ -1,12 +1,14 @@
 import { googleSandboxFake } from "./google-fake.js";
 import { graphApiSandboxFake } from "./graph-api-fake.js";
 import type { SandboxFakeEntry } from "./sandbox-fake.js";
+import { smtpSandboxFake } from "./smtp-fake.js";
 import { webhookReceiverSandboxFake } from "./webhook-receiver-fake.js";
 
 export * from "./google-fake.js";
 export * from "./graph-api-fake.js";
 export * from "./sandbox.js";
 export * from "./sandbox-fake.js";
+export * from "./smtp-fake.js";
 export * from "./webhook-receiver-fake.js";
 
 /**
@@ -17,5 +19,6 @@ export * from "./webhook-receiver-fake.js";
 export const sandboxFakes: readonly SandboxFakeEntry[] = [
   googleSandboxFake,
   graphApiSandboxFake,
+  smtpSandboxFake,
   webhookReceiverSandboxFake,
 ];
