@@ -34,7 +34,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 /** The browser's side: a local address as the test reaches it (the API listens on IPv4). */
 const viaLoopback = (url: string) => url.replace("//localhost:", "//127.0.0.1:");
 
-describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end to end through the fakes", () => {
+describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4, 5 and 8 and §5 end to end through the fakes", () => {
   let child: ChildProcess | undefined;
   const dataDir = mkdtempSync(path.join(tmpdir(), "ecodrix-sandbox-"));
   afterAll(() => {
@@ -279,6 +279,75 @@ describe("ECODRIX_SANDBOX=true npm start: runbook §1 steps 4 and 5 and §5 end 
     expect(waOutbox.messages).toHaveLength(1);
     expect(waOutbox.messages[0]).toMatchObject({ kind: "whatsapp.message", to: ["+919812345678"] });
     expect(waOutbox.messages[0]?.data.wamid).toBe(sent.result?.wamid);
+
+    // Runbook §1 step 2's SMTP secrets, unchanged: in sandbox mode the e-mail lands in the SMTP fake.
+    expect(output).toMatch(/SMTP server fake at smtp:\/\/127\.0\.0\.1:\d+/);
+    const smtpSecrets = await fetch(`${base}/api/clients/${clientCode}/secrets`, {
+      method: "POST",
+      headers: adminHeaders,
+      body: JSON.stringify({
+        smtpHost: "smtp.gmail.com",
+        smtpPort: 465,
+        smtpUser: "clinic@gmail.com",
+        smtpPass: "sandbox-smtp-pass",
+        smtpFrom: "Dr. Sharma Clinic <clinic@gmail.com>",
+      }),
+    });
+    expect(smtpSecrets.status).toBe(200);
+    const mail = await fetch(`${base}/api/saas/email/messages`, {
+      method: "POST",
+      headers: tenantJson,
+      body: JSON.stringify({
+        to: "asha@example.com",
+        subject: "Your appointment on 2 March",
+        text: "See you at 10:30.",
+      }),
+    });
+    expect(mail.status).toBe(202);
+    const mailJobId = ((await mail.json()) as { jobId: string }).jobId;
+    const mailed = await jobDone(mailJobId, "the e-mail");
+    expect(mailed.result).toMatchObject({ messageId: `<${mailJobId}@gmail.com>`, status: "accepted" });
+    const smtpOutbox = (await (
+      await fetch(`${base}/api/sandbox/outbox?service=smtp`, { headers: { "x-core-api-key": adminKey } })
+    ).json()) as { messages: { kind: string; to: string[]; data: { messageId: string; subject: string } }[] };
+    expect(smtpOutbox.messages).toHaveLength(1);
+    expect(smtpOutbox.messages[0]).toMatchObject({ kind: "email", to: ["asha@example.com"] });
+    expect(smtpOutbox.messages[0]?.data).toMatchObject({
+      messageId: `<${mailJobId}@gmail.com>`,
+      subject: "Your appointment on 2 March",
+    });
+
+    // Step 8 — signed webhooks: the receiver fake verifies with the automationWebhookSecret the secrets
+    // write generated; a webhook.test delivery shows in the outbox as verified.
+    const webhookSecret = ((await secrets.json()) as { automationWebhookSecret?: string })
+      .automationWebhookSecret;
+    expect(webhookSecret).toMatch(/^[0-9a-f]{64}$/);
+    const receiverUrl = /Webhook receiver at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1] ?? "";
+    const endpoint = (await (
+      await fetch(`${receiverUrl}/_fake/endpoints`, {
+        method: "POST",
+        body: JSON.stringify({ secret: webhookSecret }),
+      })
+    ).json()) as { url: string };
+    const subscription = await fetch(`${base}/api/saas/webhooks`, {
+      method: "POST",
+      headers: tenantJson,
+      body: JSON.stringify({ url: endpoint.url, events: ["automation.action"] }),
+    });
+    expect(subscription.status).toBe(201);
+    const hookId = ((await subscription.json()) as { id: string }).id;
+    const test = await fetch(`${base}/api/saas/webhooks/${hookId}/test`, { method: "POST", headers: tenant });
+    expect(test.status).toBe(202);
+    const testJobId = ((await test.json()) as { jobId: string }).jobId;
+    await jobDone(testJobId, "the webhook.test delivery");
+    const hookOutbox = (await (
+      await fetch(`${base}/api/sandbox/outbox?service=webhooks`, { headers: { "x-core-api-key": adminKey } })
+    ).json()) as { messages: { kind: string; summary: string }[] };
+    expect(hookOutbox.messages).toHaveLength(1);
+    expect(hookOutbox.messages[0]).toMatchObject({
+      kind: "webhook.delivery",
+      summary: `webhook.test ${testJobId} → 200 (signature verified)`,
+    });
 
     // Ctrl-C stops the fakes with everything else.
     const exited = new Promise<number | null>((resolve) => child?.once("exit", (code) => resolve(code)));

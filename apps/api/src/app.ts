@@ -32,8 +32,10 @@ import { googleOAuthRoutes } from "./routes/google-oauth-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { sandboxRoutes } from "./routes/sandbox-routes.js";
 import { tenantCorsRoutes } from "./routes/tenant-cors-routes.js";
+import { tenantEmailRoutes } from "./routes/tenant-email-routes.js";
 import { tenantGoogleRoutes } from "./routes/tenant-google-routes.js";
 import { tenantJobsRoutes } from "./routes/tenant-jobs-routes.js";
+import { tenantWebhooksRoutes } from "./routes/tenant-webhooks-routes.js";
 import { tenantWhatsappRoutes } from "./routes/tenant-whatsapp-routes.js";
 import { whatsappWebhookRoutes } from "./routes/whatsapp-webhook-routes.js";
 
@@ -51,7 +53,16 @@ export interface AppDeps {
    */
   config: Pick<Config, "coreApiToken"> &
     Partial<
-      Pick<Config, "encryptionKeys" | "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl" | "trustProxy">
+      Pick<
+        Config,
+        | "encryptionKeys"
+        | "google"
+        | "outboundAllowPrivateNetworks"
+        | "publicUrl"
+        | "sandbox"
+        | "sandboxOutboxUrl"
+        | "trustProxy"
+      >
     >;
   db: Db;
   logger: Logger;
@@ -183,6 +194,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     tenantGoogleRoutes(tenant, { google });
     tenantWhatsappRoutes(tenant, { queue: deps.queue, tenantConnections: tenancy.tenantConnections });
+    tenantEmailRoutes(tenant, { queue: deps.queue, clients: tenancy.clients });
+    tenantWebhooksRoutes(tenant, {
+      queue: deps.queue,
+      tenantConnections: tenancy.tenantConnections,
+      clients: tenancy.clients,
+      allowPrivateNetworks: deps.config.outboundAllowPrivateNetworks ?? false,
+    });
   });
 
   return app;

@@ -9,7 +9,14 @@ import type { JobDocument } from "@ecodrix/queue";
 import { buildWorker, jobDefinitions, type Worker } from "@ecodrix/worker";
 import type { Db } from "mongodb";
 import { expect } from "vitest";
-import { ADMIN_TOKEN, admin, startTestApi, type TestApi, tenantHeaders } from "./test-app.js";
+import {
+  ADMIN_TOKEN,
+  admin,
+  startTestApi,
+  type TestApi,
+  type TestApiOptions,
+  tenantHeaders,
+} from "./test-app.js";
 
 export interface Tenant {
   clientCode: string;
@@ -41,6 +48,13 @@ export interface CrmTestOptions {
   countries?: Record<string, string>;
   /** More settings for the worker (e.g. a fake's endpoints: `GOOGLE_*`). */
   workerEnv?: Record<string, string>;
+  /** Settings of the API (e.g. `outboundAllowPrivateNetworks` for webhook URLs on a local receiver). */
+  apiConfig?: TestApiOptions["config"];
+  /**
+   * Run every job definition, `send_whatsapp` included (default false: those jobs stay pending so the
+   * tests can read what the integration would receive). Point the integrations at fakes via `workerEnv`.
+   */
+  allDefinitions?: boolean;
 }
 
 /** WhatsApp templates as the template sync stores them (the fixture of a synced tenant). */
@@ -56,7 +70,7 @@ export async function syncedTemplates(
 }
 
 export async function startCrmTestEnv(options: CrmTestOptions): Promise<CrmTestEnv> {
-  const api = await startTestApi();
+  const api = await startTestApi(options.apiConfig ? { config: options.apiConfig } : {});
   const tenants: Record<string, Tenant> = {};
   const codes = [...options.tenants, ...(options.withoutDatasource ?? [])];
   for (const clientCode of codes) {
@@ -109,9 +123,11 @@ export async function startCrmTestEnv(options: CrmTestOptions): Promise<CrmTestE
       queue: api.queue,
       tenancy: api.tenancy,
       schedules: [],
-      // Every definition but send_whatsapp: those jobs stay pending, so the CRM tests assert on exactly what
-      // the WhatsApp integration receives (its handler is tested against the fake Graph API on its own).
-      definitions: jobDefinitions.filter((definition) => definition.type !== "send_whatsapp"),
+      // By default every definition but send_whatsapp: those jobs stay pending, so the CRM tests assert on
+      // exactly what the WhatsApp integration receives (crm-actions-e2e.test.ts runs them all, on fakes).
+      definitions: options.allDefinitions
+        ? jobDefinitions
+        : jobDefinitions.filter((definition) => definition.type !== "send_whatsapp"),
     });
     worker.start();
   }

@@ -35,7 +35,9 @@ export interface TestApiOptions {
   /** Reuse another TestApi's database (a second API process on the same data). */
   shareDatabaseOf?: TestApi;
   /** Google settings (e.g. pointing at the Google fake), the public URL, sandbox mode. */
-  config?: Partial<Pick<Config, "google" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">>;
+  config?: Partial<
+    Pick<Config, "google" | "outboundAllowPrivateNetworks" | "publicUrl" | "sandbox" | "sandboxOutboxUrl">
+  >;
   /** The console build to serve at /console/ (default: apps/console/dist/web). */
   consoleRoot?: string;
 }

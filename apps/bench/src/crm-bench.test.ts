@@ -1,6 +1,6 @@
 /**
  * Smoke test of `npm run bench:crm`'s automation phase with tiny counts, against the test server:
- * every confirmation ends in exactly one completed send_whatsapp job, and the latencies are measured
+ * every confirmation ends in exactly one completed send_whatsapp job and one message at the fake Graph API, and the latencies are measured
  * from real jobs. It asserts nothing about speed.
  */
 import { describe, expect, inject, it } from "vitest";
@@ -12,9 +12,11 @@ describe("CRM benchmark (smoke, tiny counts)", () => {
       ratePerSecond: 4,
       durationSeconds: 1,
       workerProcesses: 2,
+      graphAnswerMs: 5,
     });
     expect(figures.automation_expected).toBe(4);
     expect(figures.automation_sends).toBe(4);
+    expect(figures.automation_graph_sends).toBe(4);
     expect(figures.automation_p50_ms).toBeGreaterThan(0);
     expect(figures.automation_p95_ms).toBeGreaterThanOrEqual(figures.automation_p50_ms);
     expect(figures.automation_max_ms).toBeGreaterThanOrEqual(figures.automation_p95_ms);

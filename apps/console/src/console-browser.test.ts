@@ -196,6 +196,24 @@ describe("ops console in Chromium (real API, real worker, embedded database)", (
       .toBe("completed");
   });
 
+  it("the overview counts the running workers and warns of pending jobs no worker can run", async () => {
+    const orphan = `type_no_worker_defines_${randomBytes(3).toString("hex")}`;
+    const job = await stack.api.queue.enqueue({ type: orphan, clientCode: "consoleclinic" });
+    try {
+      const session = await open();
+      await signIn(session);
+      const warning = session.page.getByTestId("unhandled-types");
+      await expect.poll(() => warning.textContent(), { timeout: 15_000 }).toContain(`${orphan} (1)`);
+      await expect
+        .poll(async () =>
+          Number(await session.page.getByTestId("count-workers").locator(".card-value").textContent()),
+        )
+        .toBeGreaterThanOrEqual(1);
+    } finally {
+      await stack.api.queue.jobs.deleteOne({ _id: job._id });
+    }
+  });
+
   it("requeue a dead letter (after a confirmation) and watch the worker complete it", async () => {
     const session = await open();
     const { page } = session;

@@ -44,6 +44,10 @@ export interface JobStats {
   byStatus: StatusCounts;
   byType: ({ type: string; total: number } & StatusCounts)[];
   stuck: number;
+  /** Worker processes seen in the last minute. */
+  workers: number;
+  /** Job types with pending jobs that no running worker has a definition for. */
+  unhandledTypes: { type: string; pending: number }[];
 }
 
 export interface Throughput {

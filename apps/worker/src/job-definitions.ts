@@ -1,5 +1,7 @@
 import { crmJobDefinitions, leadScoreRecalculationJob, scoreRecalculationJob } from "@ecodrix/crm";
+import { sendEmailJob } from "@ecodrix/integrations/email";
 import { createMeetJob } from "@ecodrix/integrations/google";
+import { deliverWebhookJob, webhookEventJob } from "@ecodrix/integrations/webhooks";
 import {
   sendWhatsappJob,
   whatsappTemplateSyncAllJob,
@@ -20,9 +22,12 @@ export const jobDefinitions: readonly AnyJobDefinition<WorkerJobDeps>[] = [
   scoreRecalculationJob,
   leadScoreRecalculationJob,
   createMeetJob,
+  sendEmailJob,
   sendWhatsappJob,
   whatsappTemplateSyncJob,
   whatsappTemplateSyncAllJob,
   whatsappWebhookJob,
+  webhookEventJob,
+  deliverWebhookJob,
   ...crmJobDefinitions,
 ];

@@ -1,4 +1,5 @@
 import type { TenancyServices } from "@ecodrix/domain";
+import type { SmtpTransports } from "@ecodrix/integrations/email";
 import type { Config, Logger } from "@ecodrix/platform";
 import type { ClusterRateLimiter, QueueProducer } from "@ecodrix/queue";
 import type { Db } from "mongodb";
@@ -18,6 +19,8 @@ export interface WorkerJobDeps {
   tenancy: TenancyServices;
   /** Cluster-wide rate limits shared by every worker (e.g. WhatsApp's per-number throughput). */
   rateLimiter: ClusterRateLimiter;
+  /** One pooled SMTP transport per client (send_email), closed when the worker stops. */
+  smtpTransports: SmtpTransports;
   /** The time source (tests may pass a fixed one). */
   clock: () => Date;
 }

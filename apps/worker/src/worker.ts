@@ -1,6 +1,7 @@
 import { crmCapabilities } from "@ecodrix/crm";
 import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { integrationCapabilities } from "@ecodrix/integrations";
+import { createSmtpTransports } from "@ecodrix/integrations/email";
 import type { Config, Logger } from "@ecodrix/platform";
 import {
   type AnyJobDefinition,
@@ -71,8 +72,10 @@ export function buildWorker(deps: WorkerDeps): Worker {
       capabilities: [...integrationCapabilities, ...crmCapabilities],
     });
   const rateLimiter = createClusterRateLimiter(deps.db);
+  const smtpTransports = createSmtpTransports({ logger: deps.logger });
   const jobDeps: WorkerJobDeps = {
     rateLimiter,
+    smtpTransports,
     config: deps.config,
     logger: deps.logger,
     db: deps.db,
@@ -129,6 +132,8 @@ export function buildWorker(deps: WorkerDeps): Worker {
       cron.stop();
       retention.stop();
       await runner.stop();
+      // After the runner: running sends have finished (or been given up) before their connections close.
+      await smtpTransports.close();
       if (!deps.tenancy) await tenancy.close();
     },
   };

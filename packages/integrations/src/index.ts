@@ -1,6 +1,7 @@
 export * from "./capabilities.js";
 export * from "./email/email-capability.js";
 export * from "./email/email-contracts.js";
+export * from "./email/email-settings.js";
 export * from "./google/google-capability.js";
 export * from "./google/google-connect-links.js";
 export * from "./google/google-contracts.js";
@@ -9,6 +10,8 @@ export * from "./integration-context.js";
 export * from "./message-log/message-log.js";
 export * from "./message-log/message-log-capability.js";
 export * from "./message-log/message-status-contracts.js";
+export * from "./webhooks/webhook-signature.js";
+export * from "./webhooks/webhook-subscriptions.js";
 export * from "./webhooks/webhooks-capability.js";
 export * from "./webhooks/webhooks-contracts.js";
 export * from "./whatsapp/whatsapp-capability.js";

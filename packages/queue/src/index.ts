@@ -3,6 +3,7 @@ export * from "./claim.js";
 export * from "./cluster-rate-limiter.js";
 export * from "./completion-batcher.js";
 export * from "./cron-scheduler.js";
+export * from "./derived-id.js";
 export * from "./diagnostic-jobs.js";
 export * from "./enqueue-input.js";
 export * from "./fairness.js";

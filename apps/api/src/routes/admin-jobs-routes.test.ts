@@ -55,6 +55,12 @@ describe("admin jobs API (runbook §2)", () => {
         { type: "webhook", total: 1, pending: 1, processing: 0, completed: 0, failed: 0, cancelled: 0 },
       ],
       stuck: 1,
+      // No worker process runs in this test, so every pending type is one no worker knows.
+      workers: 0,
+      unhandledTypes: [
+        { type: "send_email", pending: 1 },
+        { type: "webhook", pending: 1 },
+      ],
     });
   });
 

@@ -76,6 +76,15 @@ const statsSchema = {
       },
     },
     stuck: { type: "integer" },
+    workers: { type: "integer" },
+    unhandledTypes: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        properties: { type: { type: "string" }, pending: { type: "integer" } },
+      },
+    },
   },
 } as const;
 

@@ -22,6 +22,9 @@ describe("clients secrets input", () => {
     ).toEqual({ smtpPort: 465, smtpHost: "465", whatsappBusinessId: "123", smtpUser: 7, other: "1" });
     // Not an integer: sent as text, so the API refuses it by name.
     expect(coerceSecretValues({ smtpPort: "46x" }, secretFields)).toEqual({ smtpPort: "46x" });
+    // smtpSecure is the product's boolean field: `--set smtpSecure=false` is sent as false.
+    expect(secretFields.get("smtpSecure")?.type).toBe("boolean");
+    expect(coerceSecretValues({ smtpSecure: "false" }, secretFields)).toEqual({ smtpSecure: false });
     const flags = new Map([["enabled", { type: "boolean" as const }]]);
     expect(coerceSecretValues({ enabled: "true" }, flags)).toEqual({ enabled: true });
     expect(coerceSecretValues({ enabled: "yes" }, flags)).toEqual({ enabled: "yes" });

@@ -11,6 +11,7 @@ export function overviewView(ctx: ViewContext): View {
   const counts = h("div", { class: "cards", "data-testid": "status-counts" });
   const chart = h("div", { class: "chart-box" });
   const byType = h("div");
+  const unhandled = h("div", { "data-testid": "unhandled-types" });
   const stuck = h("div");
   const dead = h("div");
   const recent = h("div");
@@ -21,6 +22,7 @@ export function overviewView(ctx: ViewContext): View {
     { class: "overview" },
     h("h1", null, "Queue"),
     counts,
+    unhandled,
     h("section", null, h("h2", null, "Throughput, last hour"), chart),
     h("section", null, h("h2", null, "By type"), byType),
     h(
@@ -82,6 +84,30 @@ export function overviewView(ctx: ViewContext): View {
           h("span", { class: "card-label" }, "stuck"),
           h("span", { class: "card-value" }, stats.stuck),
         ),
+        h(
+          "div",
+          {
+            class: "card",
+            "data-testid": "count-workers",
+            title: "Worker processes seen in the last minute",
+          },
+          h("span", { class: "card-label" }, "workers"),
+          h("span", { class: "card-value" }, stats.workers),
+        ),
+      );
+      fill(
+        unhandled,
+        ...(stats.unhandledTypes.length === 0
+          ? []
+          : [
+              h(
+                "p",
+                { class: "warning" },
+                `Pending jobs that no running worker can run (deploy a worker that defines the type): ${stats.unhandledTypes
+                  .map((row) => `${row.type} (${row.pending})`)
+                  .join(", ")}`,
+              ),
+            ]),
       );
       fill(chart, throughputChart(throughput));
       fill(

@@ -14,6 +14,12 @@ export const emailCapability = defineCapability({
       schema: { type: "integer", minimum: 1, maximum: 65535 },
       description: "SMTP port (465: TLS from the start; others: STARTTLS when offered)",
     },
+    smtpSecure: {
+      type: "boolean",
+      schema: { type: "boolean" },
+      description:
+        "TLS from the start (true) or STARTTLS when the server offers it (false); default: true for port 465, else false",
+    },
     smtpUser: {
       type: "string",
       schema: { type: "string", minLength: 1, maxLength: 320 },

@@ -137,6 +137,11 @@ describe("integration settings", () => {
     expect(config.google.apiBaseUrl).toBe("http://127.0.0.1:9/");
     expect(config.outboundAllowPrivateNetworks).toBe(true);
     expect(config.sandbox).toBe(true);
+    expect(config.sandboxSmtp).toBeUndefined();
+    expect(
+      loadConfig({ ...valid, ECODRIX_SANDBOX: "true", SANDBOX_SMTP_URL: "smtp://127.0.0.1:2525" })
+        .sandboxSmtp,
+    ).toEqual({ host: "127.0.0.1", port: 2525 });
     expect(loadConfig({ ...valid, GOOGLE_REDIRECT_URI: "https://x.example/cb" }).google.redirectUri).toBe(
       "https://x.example/cb",
     );
@@ -150,6 +155,15 @@ describe("integration settings", () => {
     [{ GOOGLE_API_BASE_URL: "http://exa mple" }, "GOOGLE_API_BASE_URL is malformed"],
     [{ ECODRIX_SANDBOX: "yes" }, "ECODRIX_SANDBOX is malformed: expected true or false"],
     [{ OUTBOUND_ALLOW_PRIVATE_NETWORKS: "1" }, "OUTBOUND_ALLOW_PRIVATE_NETWORKS is malformed"],
+    [
+      { SANDBOX_SMTP_URL: "smtp://127.0.0.1:2525" },
+      "SANDBOX_SMTP_URL is malformed: expected smtp://<host>:<port>, only with ECODRIX_SANDBOX=true",
+    ],
+    [{ ECODRIX_SANDBOX: "true", SANDBOX_SMTP_URL: "http://127.0.0.1:25" }, "SANDBOX_SMTP_URL is malformed"],
+    [
+      { ECODRIX_SANDBOX: "true", SANDBOX_SMTP_URL: "smtp://127.0.0.1:70000" },
+      "SANDBOX_SMTP_URL is malformed",
+    ],
     [
       { ECODRIX_SANDBOX: "true", NODE_ENV: "production" },
       "ECODRIX_SANDBOX is malformed: expected false in production",

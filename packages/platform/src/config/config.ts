@@ -68,6 +68,11 @@ export interface Config {
   sandbox: boolean;
   /** Where `npm start` serves the fakes' captures in sandbox mode (set by the start command). */
   sandboxOutboxUrl: string | undefined;
+  /**
+   * Sandbox mode only: every client's e-mail goes to this SMTP server (plain SMTP) instead of its
+   * smtpHost/smtpPort, so the runbook's secrets work unchanged and nothing leaves the machine.
+   */
+  sandboxSmtp: { host: string; port: number } | undefined;
 }
 
 /** Google OAuth and Calendar. Every endpoint the product calls is here, so tests and the sandbox never reach Google. */
@@ -360,6 +365,11 @@ const schema = {
       pattern: httpUrlPattern,
       description: "an http(s) URL (set by npm start in sandbox mode)",
     },
+    SANDBOX_SMTP_URL: {
+      type: "string",
+      pattern: "^smtp://[^\\s/:]+:[0-9]{1,5}/?$",
+      description: "smtp://<host>:<port>, only with ECODRIX_SANDBOX=true (set by npm start in sandbox mode)",
+    },
     JOB_RETENTION_DAYS: {
       type: "number",
       minimum: 0,
@@ -519,6 +529,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       "ECODRIX_SANDBOX is malformed: expected false in production (the sandbox replaces every provider with a local fake)",
     );
   }
+  const sandboxSmtpUrl = values.SANDBOX_SMTP_URL as string | undefined;
+  if (sandboxSmtpUrl !== undefined && !sandbox) throw new ConfigError(malformed("SANDBOX_SMTP_URL"));
+  if (sandboxSmtpUrl !== undefined) checkParses("SANDBOX_SMTP_URL", () => new URL(sandboxSmtpUrl));
+  const sandboxSmtp = sandboxSmtpUrl === undefined ? undefined : new URL(sandboxSmtpUrl);
+  if (sandboxSmtp && (Number(sandboxSmtp.port) < 1 || Number(sandboxSmtp.port) > 65535)) {
+    throw new ConfigError(malformed("SANDBOX_SMTP_URL"));
+  }
   const port = Number(values.PORT);
   const publicUrl = String(values.PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, "");
   const pollMinMs = Number(values.WORKER_POLL_MIN_MS);
@@ -587,6 +604,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundAllowPrivateNetworks: values.OUTBOUND_ALLOW_PRIVATE_NETWORKS === true,
     sandbox,
     sandboxOutboxUrl: values.SANDBOX_OUTBOX_URL as string | undefined,
+    sandboxSmtp: sandboxSmtp ? { host: sandboxSmtp.hostname, port: Number(sandboxSmtp.port) } : undefined,
   };
 }
 
