@@ -107,7 +107,7 @@ describe("the OpenAPI document (GET /api/openapi.json)", () => {
     const hidden = hiddenRoutes(api.app);
     // Browser assets, not API operations (each has its own tests): the docs page and its bundle, the console.
     const allowed = /^GET \/(api\/docs(\/.*)?|console(\/.*)?)$/;
-    expect(hidden).toContain("GET /api/docs/js/scalar.js");
+    expect(hidden).toContain("GET /api/docs/*");
     const unexplained = hidden.filter((route) => !allowed.test(route));
     expect(unexplained, `hidden without a stated reason: ${unexplained.join(", ")}`).toEqual([]);
   });
@@ -257,5 +257,9 @@ describe("the docs page (GET /api/docs)", () => {
     expect(bundle.statusCode).toBe(200);
     expect(bundle.headers["content-type"]).toMatch(/javascript/);
     expect(bundle.body.length).toBeGreaterThan(1_000_000);
+
+    const unknown = await api.app.inject({ method: "GET", url: "/api/docs/nothing-here" });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: "ECODRIX_ROUTE_NOT_FOUND" });
   });
 });
