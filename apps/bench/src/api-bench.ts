@@ -11,8 +11,8 @@
  * errors, ≤ 3 commands per enqueue.
  *
  * The server, as the tests choose it: MONGODB_URI when set; else ECODRIX_TEST_BACKEND=ferretdb, or by
- * default one embedded mongo-java-server (in memory). BENCH_SECONDS (default 10) per target,
- * BENCH_CONNECTIONS (default 20).
+ * default one embedded mongo-java-server (in memory). BENCH_SECONDS (default 10) per target after
+ * BENCH_WARMUP_SECONDS (default 2), BENCH_CONNECTIONS (default 20).
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -34,6 +34,7 @@ function intFromEnv(name: string, fallback: number): number {
 
 const SECONDS = intFromEnv("BENCH_SECONDS", 10);
 const CONNECTIONS = intFromEnv("BENCH_CONNECTIONS", 20);
+const WARMUP_SECONDS = intFromEnv("BENCH_WARMUP_SECONDS", 2);
 const log = (line: string) => process.stderr.write(`[bench:api] ${line}\n`);
 
 interface Measured {
@@ -112,7 +113,7 @@ async function load(
     ...(options.body ? { body: options.body } : {}),
   };
   // A short warm-up (JIT, connection pool) that is not counted.
-  await autocannon({ ...target, duration: 2 });
+  await autocannon({ ...target, duration: WARMUP_SECONDS });
   const before = await counts();
   const result = await autocannon({ ...target, duration: SECONDS });
   const after = await counts();
