@@ -55,6 +55,9 @@ describe("nightly score_recalculation over every tenant (worker, real database)"
       ENCRYPTION_KEY: key.toString("hex"),
       WORKER_POLL_MIN_MS: "20",
       WORKER_POLL_MAX_MS: "100",
+      // The test enqueues the nightly tick itself; without this, a worker started within three hours
+      // after 02:00 UTC would also catch up today's real tick and recalculate the same tenants.
+      CRON_CATCH_UP_MINUTES: "0",
     });
     worker = buildWorker({ config, logger: quiet, db: mongo.db, queue, tenancy });
   });
