@@ -1,3 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   type GraphApiFake,
   type SmtpFake,
@@ -9,6 +14,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CrmTestEnv, startCrmTestEnv, syncedTemplates } from "../../test/crm-test-env.js";
 import { admin } from "../../test/test-app.js";
+import { NODE_VERIFY_SNIPPET, PYTHON_VERIFY_SNIPPET } from "../routes/webhook-verification-docs.js";
 
 /**
  * An automation's actions all the way out: the API writes a lead, the product's worker runs the engine
@@ -136,6 +142,33 @@ describe("automation actions end to end (integrations on fakes)", () => {
       lead: { id: leadId },
       data: { greeting: "Hello Asha Rao" },
     });
+    // The API docs' verification code (Node and Python), run as written on this very delivery.
+    const headers = {
+      "webhook-id": delivery.webhookId,
+      "webhook-timestamp": delivery.webhookTimestamp,
+      "webhook-signature": delivery.webhookSignature,
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), "ecodrix-verify-"));
+    writeFileSync(path.join(dir, "verify.mjs"), NODE_VERIFY_SNIPPET);
+    const { verifyEcodrixWebhook } = (await import(pathToFileURL(path.join(dir, "verify.mjs")).href)) as {
+      verifyEcodrixWebhook: (secret: string, headers: Record<string, unknown>, body: Buffer) => boolean;
+    };
+    const raw = Buffer.from(delivery.body, "utf8");
+    expect(verifyEcodrixWebhook(webhookSecret, headers, raw)).toBe(true);
+    expect(verifyEcodrixWebhook(`${webhookSecret}0`, headers, raw)).toBe(false);
+    expect(verifyEcodrixWebhook(webhookSecret, headers, Buffer.from(`${delivery.body} `))).toBe(false);
+    writeFileSync(path.join(dir, "verify.py"), PYTHON_VERIFY_SNIPPET);
+    const python = spawnSync(
+      "python3",
+      [
+        "-c",
+        "import json, sys; sys.path.insert(0, sys.argv[1]); from verify import verify_ecodrix_webhook as v; d = json.load(sys.stdin); b = d['body'].encode('utf-8'); print(json.dumps([v(d['secret'], d['headers'], b), v(d['secret'] + '0', d['headers'], b)]))",
+        dir,
+      ],
+      { input: JSON.stringify({ secret: webhookSecret, headers, body: delivery.body }), encoding: "utf8" },
+    );
+    expect(python.stderr).toBe("");
+    expect(JSON.parse(python.stdout)).toEqual([true, false]);
 
     const email = await env.until("the e-mail at the SMTP server", async () =>
       smtp.messages.find((message) => message.to.includes("asha@example.com")),

@@ -16,6 +16,7 @@ import {
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
+import { WEBHOOK_VERIFICATION_MARKDOWN } from "./webhook-verification-docs.js";
 
 const tags = ["tenant"];
 
@@ -80,7 +81,7 @@ export function tenantWebhooksRoutes(
     {
       schema: {
         summary: "Subscribe a URL to webhook events",
-        description: `Deliveries are POSTed as JSON { type, timestamp, data } with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"> keyed with your automationWebhookSecret). The URL must be https, without credentials, at most ${WEBHOOK_URL_MAX_LENGTH} characters, and not on a loopback or private network. At most ${MAX_WEBHOOK_SUBSCRIPTIONS} subscriptions per client. Needs the client's automationWebhookSecret (409 without it).`,
+        description: `Deliveries are POSTed as JSON { type, timestamp, data } with Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}"> keyed with your automationWebhookSecret). The URL must be https, without credentials, at most ${WEBHOOK_URL_MAX_LENGTH} characters, and not on a loopback or private network. At most ${MAX_WEBHOOK_SUBSCRIPTIONS} subscriptions per client. Needs the client's automationWebhookSecret (409 without it).\n${WEBHOOK_VERIFICATION_MARKDOWN}`,
         tags,
         body: {
           type: "object",
