@@ -1,0 +1,33 @@
+// Schema fragments several route files share; one definition each so the routes (and the OpenAPI
+// document generated from them) cannot drift apart.
+
+/** 202 of a route that only enqueues: `{ jobId }`, followed with GET /api/saas/jobs/:id. */
+export const jobAcceptedSchema = (description = "Follow it with GET /api/saas/jobs/:id") =>
+  ({
+    type: "object",
+    additionalProperties: false,
+    properties: { jobId: { type: "string", description } },
+    required: ["jobId"],
+  }) as const;
+
+/** The product's error body; an AppError's details follow the coded fields, so they are let through. */
+export const errorSchema = {
+  type: "object",
+  additionalProperties: true,
+  properties: {
+    statusCode: { type: "integer" },
+    error: { type: "string" },
+    message: { type: "string" },
+    code: { type: "string" },
+  },
+} as const;
+
+/** `limit` and `cursor` of a paged list's querystring; the cursor is an id matching `cursorPattern`. */
+export const pageQueryProperties = (cursorPattern: string) =>
+  ({
+    limit: { type: "integer", minimum: 1, maximum: 100, default: 50 },
+    cursor: { type: "string", pattern: cursorPattern, description: "nextCursor of the previous page" },
+  }) as const;
+
+/** A list's `nextCursor`: the `cursor` of the next page, null on the last one. */
+export const nextCursorSchema = { type: ["string", "null"] } as const;
