@@ -5,9 +5,8 @@ import addressparser from "nodemailer/lib/addressparser";
 import { messageLogOf } from "../message-log/message-log.js";
 import {
   claimSend,
-  earlierOutcome,
   failPermanently as failSend,
-  type SendAttempt,
+  openSend,
   type SendChannel,
   statusChanged,
 } from "../message-log/message-send-guard.js";
@@ -90,27 +89,18 @@ export const sendEmailJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const now = deps.clock();
-        const entry = await messages.open(
-          {
-            jobId,
-            channel: "email",
-            to: payload.to,
-            subject: payload.subject,
-            ...(payload.context ? { context: payload.context } : {}),
-          },
-          now,
-        );
-        const attempt: SendAttempt<SendEmailResult> = {
-          channel: EMAIL_CHANNEL,
+        const { attempt, earlier } = await openSend(EMAIL_CHANNEL, {
           messages,
           queue: deps.queue,
           clock: () => deps.clock(),
           jobId,
           clientCode,
-          context: payload.context,
-        };
-        const earlier = await earlierOutcome(attempt, entry, now);
+          message: {
+            to: payload.to,
+            subject: payload.subject,
+            ...(payload.context ? { context: payload.context } : {}),
+          },
+        });
         if (earlier) return earlier;
         const failPermanently = (error: AppError, code: string) => failSend(attempt, error, code);
 

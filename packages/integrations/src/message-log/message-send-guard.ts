@@ -1,7 +1,7 @@
 import { type AppError, permanentFailure } from "@ecodrix/platform";
 import { deferJob, enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { IntegrationContext } from "../integration-context.js";
-import type { MessageLog, MessageLogDocument } from "./message-log.js";
+import type { MessageLog, MessageLogDocument, NewMessage } from "./message-log.js";
 import { messageStatusChangedContract } from "./message-status-contracts.js";
 
 /**
@@ -64,6 +64,26 @@ export async function earlierOutcome<R>(
     throw error;
   }
   return undefined;
+}
+
+/**
+ * Opens the job's message log entry (created `queued`, or the one an earlier attempt left) and reads
+ * what that attempt left: `earlier` is the job's result or undefined (free to send through `attempt`).
+ */
+export async function openSend<R>(
+  channel: SendChannel<R>,
+  parts: Omit<SendAttempt<R>, "channel" | "context"> & {
+    message: Omit<NewMessage, "jobId" | "channel">;
+  },
+): Promise<{ attempt: SendAttempt<R>; earlier: R | undefined }> {
+  const { message, ...rest } = parts;
+  const attempt: SendAttempt<R> = { ...rest, channel, context: message.context };
+  const now = attempt.clock();
+  const entry = await attempt.messages.open(
+    { jobId: attempt.jobId, channel: channel.channel, ...message },
+    now,
+  );
+  return { attempt, earlier: await earlierOutcome(attempt, entry, now) };
 }
 
 /**

@@ -4,9 +4,8 @@ import type { Db } from "mongodb";
 import { messageLogOf } from "../message-log/message-log.js";
 import {
   claimSend,
-  earlierOutcome,
   failPermanently as failSend,
-  type SendAttempt,
+  openSend,
   type SendChannel,
 } from "../message-log/message-send-guard.js";
 import { createGraphClient, GRAPH_REQUEST_TIMEOUT_MS } from "./graph-client.js";
@@ -89,28 +88,19 @@ export const sendWhatsappJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const now = deps.clock();
-        const entry = await messages.open(
-          {
-            jobId,
-            channel: "whatsapp",
-            to: payload.to,
-            templateName: payload.templateName,
-            language: payload.language,
-            ...(payload.context ? { context: payload.context } : {}),
-          },
-          now,
-        );
-        const attempt: SendAttempt<SendWhatsappResult> = {
-          channel: WHATSAPP_CHANNEL,
+        const { attempt, earlier } = await openSend(WHATSAPP_CHANNEL, {
           messages,
           queue: deps.queue,
           clock: () => deps.clock(),
           jobId,
           clientCode,
-          context: payload.context,
-        };
-        const earlier = await earlierOutcome(attempt, entry, now);
+          message: {
+            to: payload.to,
+            templateName: payload.templateName,
+            language: payload.language,
+            ...(payload.context ? { context: payload.context } : {}),
+          },
+        });
         if (earlier) return earlier;
         const failPermanently = (error: AppError, code: string) => failSend(attempt, error, code);
 
