@@ -56,6 +56,11 @@ export interface IntegrationTestEnv {
   }): Promise<string>;
   /** Starts a runner for these jobs (the one running is replaced, not stopped: stop it first). */
   startWorker(jobs: JobRegistry, options: TestWorkerOptions): void;
+  /**
+   * Runs the job's handler from `jobs` once, in this process, as a worker attempt would (no lease): for
+   * tests of what a second run of the same job does.
+   */
+  runHandler(jobs: JobRegistry, job: JobDocument): Promise<unknown>;
   /** Stops the running runner, if any (call in afterEach). */
   stopWorker(): Promise<void>;
   /** Polls the job until `done` holds (or throws naming its status after `timeoutMs`). */
@@ -129,6 +134,16 @@ export async function startIntegrationTestEnv(
     startWorker(jobs, workerOptions) {
       runner = createWorkerRunner({ queue, jobs, logger, pollMinMs: 10, pollMaxMs: 50, ...workerOptions });
       runner.start();
+    },
+    async runHandler(jobs, job) {
+      const registered = jobs.get(job.type);
+      if (!registered) throw new Error(`no handler for ${job.type} in this registry`);
+      return registered.handler({
+        job,
+        log: logger,
+        signal: new AbortController().signal,
+        progress: async () => true,
+      });
     },
     async stopWorker() {
       await runner?.stop();

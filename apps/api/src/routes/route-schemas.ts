@@ -22,12 +22,28 @@ export const errorSchema = {
   },
 } as const;
 
-/** `limit` and `cursor` of a paged list's querystring; the cursor is an id matching `cursorPattern`. */
-export const pageQueryProperties = (cursorPattern: string) =>
+/**
+ * The querystring of a paged list: its own filters (`filters`), then `limit` and `cursor` (an id matching
+ * `cursorPattern`: the nextCursor of the previous page); nothing else is accepted.
+ */
+export const pageQuerySchema = (cursorPattern: string, filters: Record<string, object> = {}) =>
   ({
-    limit: { type: "integer", minimum: 1, maximum: 100, default: 50 },
-    cursor: { type: "string", pattern: cursorPattern, description: "nextCursor of the previous page" },
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      ...filters,
+      limit: { type: "integer", minimum: 1, maximum: 100, default: 50 },
+      cursor: { type: "string", pattern: cursorPattern, description: "nextCursor of the previous page" },
+    },
   }) as const;
 
 /** A list's `nextCursor`: the `cursor` of the next page, null on the last one. */
 export const nextCursorSchema = { type: ["string", "null"] } as const;
+
+/** 200 of a DELETE that removes one resource: `{ id, deleted: true }`. */
+export const deletedSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: { id: { type: "string" }, deleted: { type: "boolean" } },
+  required: ["id", "deleted"],
+} as const;

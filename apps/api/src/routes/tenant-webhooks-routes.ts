@@ -16,7 +16,13 @@ import {
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
-import { errorSchema, jobAcceptedSchema, nextCursorSchema, pageQueryProperties } from "./route-schemas.js";
+import {
+  deletedSchema,
+  errorSchema,
+  jobAcceptedSchema,
+  nextCursorSchema,
+  pageQuerySchema,
+} from "./route-schemas.js";
 
 const tags = ["tenant"];
 /** A subscription's id (upper or lower case hex). */
@@ -121,13 +127,7 @@ export function tenantWebhooksRoutes(
       schema: {
         summary: "Your webhook subscriptions, oldest first",
         tags,
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            ...pageQueryProperties(OBJECT_ID_PATTERN),
-          },
-        },
+        querystring: pageQuerySchema(OBJECT_ID_PATTERN),
         response: {
           200: {
             type: "object",
@@ -181,12 +181,7 @@ export function tenantWebhooksRoutes(
         tags,
         params: idParams,
         response: {
-          200: {
-            type: "object",
-            additionalProperties: false,
-            properties: { id: { type: "string" }, deleted: { type: "boolean" } },
-            required: ["id", "deleted"],
-          },
+          200: deletedSchema,
           404: errorSchema,
         },
       },

@@ -10,7 +10,7 @@ import {
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
-import { jobAcceptedSchema, nextCursorSchema, pageQueryProperties } from "./route-schemas.js";
+import { jobAcceptedSchema, nextCursorSchema, pageQuerySchema } from "./route-schemas.js";
 
 const E164_PATTERN = "^\\+[1-9][0-9]{6,14}$";
 const OBJECT_ID_PATTERN = "^[0-9a-f]{24}$";
@@ -173,15 +173,10 @@ export function tenantWhatsappRoutes(
       schema: {
         summary: "Your WhatsApp message log, newest first",
         tags: ["tenant"],
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            to: { type: "string", pattern: E164_PATTERN, description: "E.164 with the leading +" },
-            status: { type: "string", enum: [...MESSAGE_STATUSES] },
-            ...pageQueryProperties(OBJECT_ID_PATTERN),
-          },
-        },
+        querystring: pageQuerySchema(OBJECT_ID_PATTERN, {
+          to: { type: "string", pattern: E164_PATTERN, description: "E.164 with the leading +" },
+          status: { type: "string", enum: [...MESSAGE_STATUSES] },
+        }),
         response: {
           200: {
             type: "object",

@@ -310,13 +310,7 @@ describe("send_email against a real SMTP server", () => {
         await send(clientCode, { to: "once@patients.example" })
       )._id,
     )) as JobDocument;
-    const run = () =>
-      registry.get("send_email")?.handler({
-        job,
-        log: logger,
-        signal: new AbortController().signal,
-        progress: async () => true,
-      });
+    const run = () => env.runHandler(registry, job);
     const first = await run();
     const second = await run();
     expect(first).toMatchObject({ status: "accepted", alreadySent: false });
@@ -330,13 +324,7 @@ describe("send_email against a real SMTP server", () => {
     const to = "inflight@patients.example";
     const job = (await queue.get((await send(clientCode, { to }))._id)) as JobDocument;
     const jobId = String(job._id);
-    const run = () =>
-      registry.get("send_email")?.handler({
-        job,
-        log: logger,
-        signal: new AbortController().signal,
-        progress: async () => true,
-      });
+    const run = () => env.runHandler(registry, job);
     // Another attempt (another worker) claimed the send a moment ago and has not recorded its outcome.
     const claimedAt = new Date();
     await tenancy.tenantConnections.withDb(clientCode, async (db) => {

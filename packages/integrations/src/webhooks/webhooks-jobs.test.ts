@@ -158,13 +158,10 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
     for (const { jobId } of first.deliveries) expect((await settled(jobId)).status).toBe("completed");
 
     // The same fan-out job run again (a worker that crashed before recording its completion).
-    const handler = createJobRegistry([webhookEventJob], deps()).get("webhook_event")?.handler;
-    const again = (await handler?.({
-      job: (await queue.get(event._id)) as JobDocument,
-      log: env.logger,
-      signal: new AbortController().signal,
-      progress: async () => true,
-    })) as { deliveries: { jobId: string }[] };
+    const again = (await env.runHandler(
+      createJobRegistry([webhookEventJob], deps()),
+      (await queue.get(event._id)) as JobDocument,
+    )) as { deliveries: { jobId: string }[] };
     expect(again.deliveries.map((entry) => entry.jobId).sort()).toEqual(
       first.deliveries.map((entry) => entry.jobId).sort(),
     );
