@@ -89,10 +89,8 @@ export const sendEmailJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const { attempt, earlier } = await openSend(EMAIL_CHANNEL, {
+        const { attempt, earlier } = await openSend(EMAIL_CHANNEL, deps, {
           messages,
-          queue: deps.queue,
-          clock: () => deps.clock(),
           jobId,
           clientCode,
           message: {

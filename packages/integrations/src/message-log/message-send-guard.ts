@@ -72,12 +72,19 @@ export async function earlierOutcome<R>(
  */
 export async function openSend<R>(
   channel: SendChannel<R>,
-  parts: Omit<SendAttempt<R>, "channel" | "context"> & {
+  deps: Pick<SendAttempt<R>, "queue" | "clock">,
+  parts: Pick<SendAttempt<R>, "messages" | "jobId" | "clientCode"> & {
     message: Omit<NewMessage, "jobId" | "channel">;
   },
 ): Promise<{ attempt: SendAttempt<R>; earlier: R | undefined }> {
   const { message, ...rest } = parts;
-  const attempt: SendAttempt<R> = { ...rest, channel, context: message.context };
+  const attempt: SendAttempt<R> = {
+    ...rest,
+    channel,
+    queue: deps.queue,
+    clock: () => deps.clock(),
+    context: message.context,
+  };
   const now = attempt.clock();
   const entry = await attempt.messages.open(
     { jobId: attempt.jobId, channel: channel.channel, ...message },

@@ -88,10 +88,8 @@ export const sendWhatsappJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const { attempt, earlier } = await openSend(WHATSAPP_CHANNEL, {
+        const { attempt, earlier } = await openSend(WHATSAPP_CHANNEL, deps, {
           messages,
-          queue: deps.queue,
-          clock: () => deps.clock(),
           jobId,
           clientCode,
           message: {
