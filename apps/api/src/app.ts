@@ -16,6 +16,7 @@ import { registerConsole } from "./plugins/console.js";
 import { registerCors } from "./plugins/cors.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from "./plugins/error-handler.js";
 import { registerJsonParser } from "./plugins/json-parser.js";
+import { documentScope, registerOpenApi } from "./plugins/openapi.js";
 import { refuseTokensInQuery, registerQueryCredentialGuard } from "./plugins/query-credentials.js";
 import { requireTenant } from "./plugins/tenant-auth.js";
 import { registerValidation } from "./plugins/validation.js";
@@ -141,6 +142,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await google.ensureIndexes();
 
+  // Before any route: the document is collected as routes are added, and every route gets its scope's
+  // error responses and security requirement (documentScope) without being listed anywhere.
+  documentScope(app, "public");
+  await registerOpenApi(app, {
+    version,
+    ...(deps.config.publicUrl ? { publicUrl: deps.config.publicUrl } : {}),
+  });
   healthRoutes(app, { db: deps.db, version });
   // /metrics is not served here (the public port): main.ts starts it on METRICS_PORT when set.
   googleOAuthRoutes(app, { google });
@@ -148,6 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerConsole(app, { root: deps.consoleRoot ?? consoleDistDir });
 
   await app.register(async (admin) => {
+    documentScope(admin, "admin");
     refuseTokensInQuery(admin);
     requireAdmin(
       admin,
@@ -164,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const crm = createCrmServices({ tenantConnections: tenancy.tenantConnections, queue: deps.queue });
   const limiter = createFailedAuthLimiter(deps.authRateLimit);
   await app.register(async (tenant) => {
+    documentScope(tenant, "tenant");
     refuseTokensInQuery(tenant);
     requireTenant(tenant, { clients: tenancy.clients, limiter });
     if (deps.onTenantRoute) {

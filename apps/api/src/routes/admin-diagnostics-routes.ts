@@ -10,6 +10,8 @@ export function adminDiagnosticsRoutes(
     "/api/admin/jobs/echo",
     {
       schema: {
+        summary: "Enqueue an echo job: proves API → queue → worker end to end",
+        tags: ["admin"],
         body: echoJobContract.payload,
         response: {
           202: {

@@ -128,7 +128,17 @@ export function adminJobsRoutes(
   app: FastifyInstance,
   deps: { queue: QueueAdmin & Pick<QueueProducer, "cancel"> },
 ): void {
-  app.get("/api/admin/jobs/stats", { schema: { response: { 200: statsSchema } } }, () => deps.queue.stats());
+  app.get(
+    "/api/admin/jobs/stats",
+    {
+      schema: {
+        summary: "Job counts by status and by type (runbook §2: count by status)",
+        tags: ["admin"],
+        response: { 200: statsSchema },
+      },
+    },
+    () => deps.queue.stats(),
+  );
 
   app.get(
     "/api/admin/jobs/throughput",
@@ -155,6 +165,8 @@ export function adminJobsRoutes(
     "/api/admin/jobs",
     {
       schema: {
+        summary: "List jobs, newest first (filter by status, type, clientCode, stuck; page with before)",
+        tags: ["admin"],
         querystring: listQuery,
         response: {
           200: {
@@ -195,7 +207,14 @@ export function adminJobsRoutes(
 
   app.get(
     "/api/admin/jobs/:id",
-    { schema: { params: idParams, response: { 200: jobSchema } } },
+    {
+      schema: {
+        summary: "One job with its payload and error history",
+        tags: ["admin"],
+        params: idParams,
+        response: { 200: jobSchema },
+      },
+    },
     async (request) => {
       const id = parseJobId((request.params as { id: string }).id);
       const job = await deps.queue.get(id);
@@ -208,6 +227,8 @@ export function adminJobsRoutes(
     "/api/admin/jobs/:id/requeue",
     {
       schema: {
+        summary: "Requeue a dead-lettered, cancelled or stuck job (runbook §2: re-queue a stuck job)",
+        tags: ["admin"],
         params: idParams,
         querystring: {
           type: "object",
@@ -233,7 +254,14 @@ export function adminJobsRoutes(
 
   app.post(
     "/api/admin/jobs/:id/cancel",
-    { schema: { params: idParams, response: { 200: jobSchema } } },
+    {
+      schema: {
+        summary: "Cancel a pending job",
+        tags: ["admin"],
+        params: idParams,
+        response: { 200: jobSchema },
+      },
+    },
     async (request) => view(await deps.queue.cancel((request.params as { id: string }).id)),
   );
 
@@ -241,6 +269,8 @@ export function adminJobsRoutes(
     "/api/admin/jobs/:id",
     {
       schema: {
+        summary: "Delete a job for good (runbook §2: kill a poison job)",
+        tags: ["admin"],
         params: idParams,
         response: {
           200: deletedSchema,

@@ -16,6 +16,8 @@ import type { FastifyInstance } from "fastify";
 
 type CodeParams = { clientCode: string };
 
+const tags = ["admin"];
+
 /**
  * Admin routes for clients (runbook §1 steps 1–3, §3, §10). Registered inside the admin scope, so
  * every route requires `x-core-api-key`. Responses never carry a key hash or a secret value: the
@@ -37,7 +39,12 @@ export function clientsRoutes(
     "/api/clients",
     {
       schema: {
-        body: createClientBodySchema,
+        summary: "Create a client: its clientCode and API key, shown once (runbook §1 step 1)",
+        tags,
+        body: {
+          ...createClientBodySchema,
+          examples: [{ name: "Dr. Sharma Clinic", email: "contact@sharmaclinic.com" }],
+        },
         response: {
           201: {
             type: "object",
@@ -64,6 +71,8 @@ export function clientsRoutes(
     "/api/clients",
     {
       schema: {
+        summary: "List clients (no keys, no secret values)",
+        tags,
         response: {
           200: { type: "object", properties: { clients: { type: "array", items: clientViewSchema } } },
         },
@@ -74,7 +83,14 @@ export function clientsRoutes(
 
   app.get(
     "/api/clients/:clientCode",
-    { schema: { params: clientCodeParamsSchema, response: { 200: clientViewSchema } } },
+    {
+      schema: {
+        summary: "One client: status, secrets set (names only), datasource, integrations",
+        tags,
+        params: clientCodeParamsSchema,
+        response: { 200: clientViewSchema },
+      },
+    },
     async (request) => clients.get((request.params as CodeParams).clientCode),
   );
 
@@ -82,6 +98,8 @@ export function clientsRoutes(
     "/api/clients/:clientCode",
     {
       schema: {
+        summary: "Update a client's name, e-mail, status or settings",
+        tags,
         params: clientCodeParamsSchema,
         body: updateClientBodySchema,
         response: { 200: clientViewSchema },
@@ -95,8 +113,26 @@ export function clientsRoutes(
     "/api/clients/:clientCode/secrets",
     {
       schema: {
+        summary:
+          "Set a client's secrets, encrypted at rest; the answer names them, never their values (runbook §1 step 2)",
+        tags,
         params: clientCodeParamsSchema,
-        body: secretsBodySchema(capabilities),
+        body: {
+          ...secretsBodySchema(capabilities),
+          examples: [
+            {
+              whatsappToken: "EAAG...",
+              whatsappBusinessId: "102938475610293",
+              whatsappPhoneNumberId: "109876543210987",
+              whatsappWebhookToken: "verify-me",
+              smtpHost: "smtp.gmail.com",
+              smtpPort: 465,
+              smtpUser: "clinic@gmail.com",
+              smtpPass: "app-password",
+              smtpFrom: "Dr. Sharma Clinic <clinic@gmail.com>",
+            },
+          ],
+        },
         response: {
           200: {
             type: "object",
@@ -130,8 +166,13 @@ export function clientsRoutes(
     "/api/clients/:clientCode/datasource",
     {
       schema: {
+        summary: "Register the client's tenant database (runbook §1 step 3)",
+        tags,
         params: clientCodeParamsSchema,
-        body: datasourceBodySchema,
+        body: {
+          ...datasourceBodySchema,
+          examples: [{ dbUri: "mongodb+srv://user:password@cluster0.example.mongodb.net/sharmaclinic" }],
+        },
         response: {
           200: {
             type: "object",
@@ -155,6 +196,9 @@ export function clientsRoutes(
     "/api/clients/:clientCode/rotate-key",
     {
       schema: {
+        summary:
+          "Rotate a client's API key: the old key stops at once, the new one is shown once (runbook §3)",
+        tags,
         params: clientCodeParamsSchema,
         response: {
           200: {
@@ -179,6 +223,8 @@ export function clientsRoutes(
     "/api/clients/:clientCode",
     {
       schema: {
+        summary: "Offboard a client: its records, secrets, datasource and pending jobs (runbook §10)",
+        tags,
         params: clientCodeParamsSchema,
         response: {
           200: {

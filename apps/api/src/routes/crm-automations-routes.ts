@@ -27,7 +27,23 @@ export function crmAutomationsRoutes(app: FastifyInstance, deps: { automations: 
       schema: {
         summary: "Create an automation: a trigger and its actions (runbook §1 step 7)",
         tags,
-        body: createAutomationBodySchema,
+        body: {
+          ...createAutomationBodySchema,
+          examples: [
+            {
+              name: "Appointment Confirmed WA",
+              trigger: "appointment_confirmed",
+              triggerConfig: {},
+              actions: [
+                {
+                  type: "send_whatsapp",
+                  delayMinutes: 0,
+                  config: { templateName: "appointment_confirmed", language: "en_US" },
+                },
+              ],
+            },
+          ],
+        },
         response: { 201: automationViewSchema },
       },
     },

@@ -11,12 +11,22 @@ const healthSchema = {
     uptimeSeconds: { type: "number" },
   },
   required: ["status", "mongo", "version", "uptimeSeconds"],
+  examples: [{ status: "ok", mongo: "up", version: "1.0.0", uptimeSeconds: 3600 }],
 } as const;
 
 export function healthRoutes(app: FastifyInstance, deps: { db: Db; version: string }): void {
   app.get(
     "/api/saas/health",
-    { schema: { response: { 200: healthSchema, 503: healthSchema } } },
+    {
+      schema: {
+        summary: "Server health: the API is up and reaches its database (runbook §7)",
+        tags: ["public"],
+        response: {
+          200: { ...healthSchema, description: "Up, and MongoDB answers" },
+          503: { ...healthSchema, description: "Up, but MongoDB does not answer" },
+        },
+      },
+    },
     async (_request, reply) => {
       const up = await pingMongo(deps.db);
       const uptimeSeconds = Math.round(process.uptime());

@@ -22,13 +22,19 @@ export function tenantCorsRoutes(
     "/api/saas/cors",
     {
       schema: {
+        summary: "Allow a browser origin to call the tenant API (runbook §1 step 6)",
+        tags: ["tenant"],
         body: {
           type: "object",
           additionalProperties: false,
           properties: { url: urlSchema },
           required: ["url"],
+          examples: [{ url: "https://sharmaclinic.com" }],
         },
-        response: { 200: originsResponse, 201: originsResponse },
+        response: {
+          200: { ...originsResponse, description: "Already registered" },
+          201: { ...originsResponse, description: "Registered" },
+        },
       },
     },
     async (request, reply) => {
@@ -44,14 +50,20 @@ export function tenantCorsRoutes(
     },
   );
 
-  app.get("/api/saas/cors", { schema: { response: { 200: originsResponse } } }, async (request) => ({
-    origins: await deps.corsOrigins.list(tenantOf(request).clientCode),
-  }));
+  app.get(
+    "/api/saas/cors",
+    {
+      schema: { summary: "This client's CORS origins", tags: ["tenant"], response: { 200: originsResponse } },
+    },
+    async (request) => ({ origins: await deps.corsOrigins.list(tenantOf(request).clientCode) }),
+  );
 
   app.delete(
     "/api/saas/cors",
     {
       schema: {
+        summary: "Remove one of this client's CORS origins",
+        tags: ["tenant"],
         querystring: {
           type: "object",
           additionalProperties: false,

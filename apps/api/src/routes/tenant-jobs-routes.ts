@@ -45,6 +45,8 @@ export function tenantJobsRoutes(
     "/api/saas/jobs/:id",
     {
       schema: {
+        summary: "The status of one of this client's jobs (another client's job is 404)",
+        tags: ["tenant"],
         params: {
           type: "object",
           additionalProperties: false,
@@ -83,7 +85,14 @@ export function tenantJobsRoutes(
   app.get(
     "/api/saas/tenant/health",
     {
-      schema: { response: { 200: tenantHealthSchema, 503: tenantHealthSchema } },
+      schema: {
+        summary: "Ping this client's own tenant database (checks onboarding steps 1–3)",
+        tags: ["tenant"],
+        response: {
+          200: { ...tenantHealthSchema, description: "The tenant database answers" },
+          503: { ...tenantHealthSchema, description: "The tenant database does not answer" },
+        },
+      },
     },
     async (request, reply) => {
       const { clientCode } = tenantOf(request);

@@ -55,7 +55,17 @@ export async function whatsappWebhookRoutes(
               "hub.challenge": { type: "string", maxLength: 1024 },
             },
           },
-          response: { 200: { type: "string" }, 403: { type: "string" } },
+          // Plain text, as Meta expects: documented so, or clients (and the fuzzer) expect JSON.
+          response: {
+            200: {
+              description: "hub.challenge, echoed",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+            403: {
+              description: "Not subscribe, or the wrong verify token",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+          },
         },
       },
       async (request, reply) => {
