@@ -1,5 +1,6 @@
 // Schema fragments several route files share; one definition each so the routes (and the OpenAPI
 // document generated from them) cannot drift apart.
+import { ERROR_SCHEMA_ID } from "../plugins/openapi.js";
 
 /** 202 of a route that only enqueues: `{ jobId }`, followed with GET /api/saas/jobs/:id. */
 export const jobAcceptedSchema = (description = "Follow it with GET /api/saas/jobs/:id") =>
@@ -10,17 +11,11 @@ export const jobAcceptedSchema = (description = "Follow it with GET /api/saas/jo
     required: ["jobId"],
   }) as const;
 
-/** The product's error body; an AppError's details follow the coded fields, so they are let through. */
-export const errorSchema = {
-  type: "object",
-  additionalProperties: true,
-  properties: {
-    statusCode: { type: "integer" },
-    error: { type: "string" },
-    message: { type: "string" },
-    code: { type: "string" },
-  },
-} as const;
+/**
+ * A route's own error statuses (400, 404, 409 …): the product's one error body (plugins/openapi.ts), which
+ * lets an AppError's details through beside the four coded fields.
+ */
+export const errorSchema = { $ref: `${ERROR_SCHEMA_ID}#` } as const;
 
 /**
  * The querystring of a paged list: its own filters (`filters`), then `limit` and `cursor` (an id matching
