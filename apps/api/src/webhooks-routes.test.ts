@@ -209,6 +209,30 @@ describe("webhook subscription routes", () => {
     await stored("betahooks").deleteMany({});
   });
 
+  it("the limit holds when creates race: 6 at once with 2 places left → two 201s, four 409s; a freed place is reused", async () => {
+    const create = (n: number | string) =>
+      api.app.inject({
+        method: "POST",
+        url: "/api/saas/webhooks",
+        headers: beta.headers,
+        payload: { url: `${HOOK}/race-${n}`, events: ["automation.action"] },
+      });
+    for (let n = 0; n < MAX_WEBHOOK_SUBSCRIPTIONS - 2; n++) expect((await create(n)).statusCode).toBe(201);
+    const raced = await Promise.all(Array.from({ length: 6 }, (_unused, n) => create(`at-once-${n}`)));
+    expect(raced.map((res) => res.statusCode).sort()).toEqual([201, 201, 409, 409, 409, 409]);
+    expect(await stored("betahooks").countDocuments()).toBe(MAX_WEBHOOK_SUBSCRIPTIONS);
+    const first = raced.find((res) => res.statusCode === 201)?.json() as { id: string };
+    const deleted = await api.app.inject({
+      method: "DELETE",
+      url: `/api/saas/webhooks/${first.id}`,
+      headers: beta.headers,
+    });
+    expect(deleted.statusCode).toBe(200);
+    expect((await create("after-delete")).statusCode).toBe(201);
+    expect((await create("over-again")).statusCode).toBe(409);
+    await stored("betahooks").deleteMany({});
+  });
+
   it("isolation: another tenant's subscription ids are 404 on get, delete and test, and never listed", async () => {
     const created = await api.app.inject({
       method: "POST",

@@ -39,6 +39,8 @@ export interface WebhookSubscriptionDocument {
    * (whose tenant database may still hold these) never sees or delivers to an earlier client's.
    */
   ownerCreatedAt: Date;
+  /** Its place among the client's subscriptions (unique per client): what keeps the limit under races. */
+  slot: number;
   createdAt: Date;
   updatedAt: Date;
   disabledAt: Date | null;
@@ -157,29 +159,40 @@ export function webhookSubscriptionsOf(db: Db): WebhookSubscriptions {
   const mine = (ownerCreatedAt: Date) => ({ ownerCreatedAt: { $gte: ownerCreatedAt } });
   return {
     async create({ url, events, ownerCreatedAt, now }) {
-      // Counted before the insert: two creates racing at the limit may both pass (one over), which
-      // the limit's purpose (bounding fan-out) tolerates.
-      const count = await collection.countDocuments(mine(ownerCreatedAt));
-      if (count >= MAX_WEBHOOK_SUBSCRIPTIONS) {
-        throw new AppError(
-          WebhookErrorCode.limit,
-          `This client already has ${MAX_WEBHOOK_SUBSCRIPTIONS} webhook subscriptions, the most a client may have: delete unused ones (DELETE /api/saas/webhooks/:id) first`,
-          409,
-        );
+      // Each subscription takes a free slot below the limit; a unique index on (owner, slot) makes two
+      // concurrent creates that chose the same slot collide, and the loser tries the next free one.
+      const taken = new Set(
+        (await collection.find(mine(ownerCreatedAt), { projection: { slot: 1 } }).toArray()).map(
+          (doc) => doc.slot,
+        ),
+      );
+      for (let slot = 0; slot < MAX_WEBHOOK_SUBSCRIPTIONS; slot++) {
+        if (taken.has(slot)) continue;
+        const doc: WebhookSubscriptionDocument = {
+          _id: new ObjectId(),
+          url,
+          events,
+          enabled: true,
+          ownerCreatedAt,
+          slot,
+          createdAt: now,
+          updatedAt: now,
+          disabledAt: null,
+          disabledReason: null,
+        };
+        try {
+          await collection.insertOne(doc);
+          return doc;
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 11000) throw error;
+          taken.add(slot);
+        }
       }
-      const doc: WebhookSubscriptionDocument = {
-        _id: new ObjectId(),
-        url,
-        events,
-        enabled: true,
-        ownerCreatedAt,
-        createdAt: now,
-        updatedAt: now,
-        disabledAt: null,
-        disabledReason: null,
-      };
-      await collection.insertOne(doc);
-      return doc;
+      throw new AppError(
+        WebhookErrorCode.limit,
+        `This client already has ${MAX_WEBHOOK_SUBSCRIPTIONS} webhook subscriptions, the most a client may have: delete unused ones (DELETE /api/saas/webhooks/:id) first`,
+        409,
+      );
     },
 
     async list({ ownerCreatedAt, limit, cursor }) {

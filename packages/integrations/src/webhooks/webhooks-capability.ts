@@ -28,6 +28,9 @@ export const webhooksCapability = defineCapability({
         // The fan-out: a client's enabled subscriptions to one event type.
         { key: { enabled: 1, events: 1 }, name: "enabled_events" },
         { key: { ownerCreatedAt: 1, _id: 1 }, name: "owner_id" },
+        // One subscription per slot (0 to MAX_WEBHOOK_SUBSCRIPTIONS - 1): the per-client limit holds under
+        // concurrent creates, since two cannot take the same slot.
+        { key: { ownerCreatedAt: 1, slot: 1 }, name: "owner_slot", unique: true },
       ],
     },
   ],
