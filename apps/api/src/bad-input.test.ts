@@ -129,6 +129,12 @@ describe("bad input", () => {
     expect((await post("/api/clients/sharmaclinic/secrets", { smtpPort: 70000 })).json().message).toMatch(
       /^body\/smtpPort must be <= 65535/,
     );
+    // The From address becomes a header: a line break in it would add headers of its own.
+    const injected = await post("/api/clients/sharmaclinic/secrets", {
+      smtpFrom: "Clinic <noreply@clinic.example>\r\nBcc: everyone@elsewhere.example",
+    });
+    expect(injected.statusCode).toBe(400);
+    expect(injected.json().message).toBe("body/smtpFrom must be one line of text (no tabs or line breaks)");
     const short = await post("/api/clients/sharmaclinic/secrets", { automationWebhookSecret: "abc123" });
     expect(short.statusCode).toBe(400);
     expect(short.json().message).toMatch(/^body\/automationWebhookSecret must match pattern/);

@@ -164,4 +164,109 @@ describe("automation actions end to end (integrations on fakes)", () => {
     });
     expect(timeline.map((event) => event.type)).toContain("message_sent");
   });
+
+  it("runbook step 7: a confirmed appointment → exactly one appointment_confirmed template, its parameters filled; a retried automation_event sends nothing more", async () => {
+    const db = env.tenants[code]?.db;
+    if (!db) throw new Error("no tenant database");
+    // As the template sync stores Meta's template: two body placeholders.
+    await db.collection("whatsapp_templates").insertOne({
+      name: "appointment_confirmed",
+      language: "en_US",
+      status: "APPROVED",
+      category: "UTILITY",
+      components: [{ type: "BODY", text: "Hello {{1}}, your appointment on {{2}} is confirmed." }],
+    });
+    const automation = await env.api.app.inject({
+      method: "POST",
+      url: "/api/crm/automations",
+      headers: tenant(),
+      payload: {
+        name: "Appointment Confirmed WA",
+        trigger: "appointment_confirmed",
+        triggerConfig: {},
+        actions: [
+          {
+            type: "send_whatsapp",
+            delayMinutes: 0,
+            config: {
+              templateName: "appointment_confirmed",
+              language: "en_US",
+              bodyParams: ["{{lead.name}}", "{{appointment.startsAt}}"],
+            },
+          },
+        ],
+      },
+    });
+    expect(automation.statusCode, automation.body).toBe(201);
+    const lead = await env.api.app.inject({
+      method: "POST",
+      url: "/api/crm/leads",
+      headers: tenant(),
+      payload: { name: "Ravi Kumar", phone: "+919876500011" },
+    });
+    expect(lead.statusCode, lead.body).toBe(201);
+    const startsAt = new Date(Date.now() + 86_400_000).toISOString();
+    const booked = await env.api.app.inject({
+      method: "POST",
+      url: "/api/crm/appointments",
+      headers: tenant(),
+      payload: { leadId: (lead.json() as { id: string }).id, startsAt },
+    });
+    expect(booked.statusCode, booked.body).toBe(201);
+    const appointmentId = (booked.json() as { id: string }).id;
+    const confirmed = await env.api.app.inject({
+      method: "PATCH",
+      url: `/api/crm/appointments/${appointmentId}`,
+      headers: tenant(),
+      payload: { status: "confirmed" },
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+
+    const toRavi = () =>
+      graph.sent.filter(
+        (message) =>
+          message.to.replace(/^\+/, "") === "919876500011" &&
+          message.templateName === "appointment_confirmed",
+      );
+    const sent = await env.until(
+      "the appointment_confirmed template at the fake Graph API",
+      async () => toRavi()[0],
+    );
+    expect(sent.language).toBe("en_US");
+    expect(sent.components).toEqual([
+      {
+        type: "body",
+        parameters: [
+          { type: "text", text: "Ravi Kumar" },
+          { type: "text", text: expect.any(String) },
+        ],
+      },
+    ]);
+
+    // Run the confirmation's automation_event again (an operator's forced requeue, or a retry after a
+    // lost lease): its action's dedupe key holds, so Meta gets nothing more.
+    const event = await env.until("the confirmation's automation_event completed", async () =>
+      (await env.jobs("automation_event", code)).find(
+        (job) =>
+          job.status === "completed" &&
+          (job.result as { automationsMatched?: number } | undefined)?.automationsMatched === 1 &&
+          JSON.stringify(job.payload).includes(appointmentId) &&
+          JSON.stringify(job.payload).includes("confirmed"),
+      ),
+    );
+    const requeued = await env.api.app.inject({
+      method: "POST",
+      url: `/api/admin/jobs/${String(event._id)}/requeue?force=true`,
+      headers: admin,
+    });
+    expect(requeued.statusCode, requeued.body).toBe(200);
+    await env.until("the requeued automation_event completed again", async () => {
+      const job = await env.api.queue.get(event._id);
+      return job?.status === "completed" && job.attempts > event.attempts;
+    });
+    await env.until("the send_whatsapp jobs settled", async () =>
+      (await env.jobs("send_whatsapp", code)).every((job) => job.status === "completed"),
+    );
+    expect(toRavi()).toHaveLength(1);
+  });
 });

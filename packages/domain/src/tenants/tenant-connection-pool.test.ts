@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createServer, type Socket, connect as tcpConnect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -178,6 +179,45 @@ describe("tenant connection pool", () => {
       });
     } finally {
       await pool.close();
+    }
+  });
+
+  it("an operation on a tenant cluster that stops answering fails after the socket timeout instead of hanging", async () => {
+    // A TCP relay to the test server that can go silent: it keeps the connections open and drops every
+    // byte, as a network partition does (no RST, no FIN: only a timeout can notice).
+    const target = new URL(mongo.uri);
+    let silent = false;
+    const sockets: Socket[] = [];
+    const relay = createServer((inbound) => {
+      const outbound = tcpConnect(Number(target.port), target.hostname);
+      sockets.push(inbound, outbound);
+      inbound.on("data", (chunk) => !silent && outbound.write(chunk));
+      outbound.on("data", (chunk) => !silent && inbound.write(chunk));
+      inbound.on("error", () => outbound.destroy());
+      outbound.on("error", () => inbound.destroy());
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const port = (relay.address() as { port: number }).port;
+    await datasources.save(
+      "clinic-silent",
+      `mongodb://127.0.0.1:${port}/${mongo.dbName}_a?directConnection=true`,
+      `${mongo.dbName}_a`,
+    );
+    const pool = createTenantConnectionPool({ datasources, socketTimeoutMs: 1_000, connectTimeoutMs: 1_000 });
+    try {
+      const db = await pool.db("clinic-silent");
+      expect(await db.collection("leads").countDocuments()).toBeGreaterThanOrEqual(0);
+      silent = true;
+      const started = Date.now();
+      await expect(db.collection("leads").findOne({})).rejects.toThrow();
+      // Without a socket timeout only the driver's 10 s heartbeat notices (about 12 s here); with it, ~1 s.
+      expect(Date.now() - started).toBeLessThan(6_000);
+    } finally {
+      await pool.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => relay.close(() => resolve()));
     }
   });
 });

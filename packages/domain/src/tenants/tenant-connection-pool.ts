@@ -21,6 +21,8 @@ export interface TenantConnectionPoolOptions {
   maxPoolSize?: number;
   /** Server selection / connect timeout for tenant clusters. Default 5 s. */
   connectTimeoutMs?: number;
+  /** An operation on a tenant cluster that gets no answer fails after this. Default 60 s. */
+  socketTimeoutMs?: number;
 }
 
 export interface TenantConnectionPool {
@@ -104,6 +106,9 @@ export function createTenantConnectionPool(options: TenantConnectionPoolOptions)
       maxIdleTimeMS: idleMs,
       serverSelectionTimeoutMS: timeout,
       connectTimeoutMS: timeout,
+      // A tenant cluster that stops answering mid-operation (a network partition that drops packets)
+      // must not hold an API request or a job forever: the operation fails after this and is retried.
+      socketTimeoutMS: options.socketTimeoutMs ?? 60_000,
     });
     const entry: Entry = { client, lastUsed: Date.now(), inUse: 0, operations: 0, tenants: new Set() };
     // Connection-pool events (always emitted): every check-out is one operation, ended by a check-in

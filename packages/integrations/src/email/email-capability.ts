@@ -1,4 +1,4 @@
-import { defineCapability } from "@ecodrix/domain";
+import { defineCapability, SINGLE_LINE_TEXT_PATTERN } from "@ecodrix/domain";
 
 /** SMTP e-mail: the client's secret fields (runbook §1 step 2). */
 export const emailCapability = defineCapability({
@@ -6,7 +6,7 @@ export const emailCapability = defineCapability({
   secretFields: {
     smtpHost: {
       type: "string",
-      schema: { type: "string", minLength: 1, maxLength: 255 },
+      schema: { type: "string", minLength: 1, maxLength: 255, pattern: SINGLE_LINE_TEXT_PATTERN },
       description: "SMTP host",
     },
     smtpPort: {
@@ -22,7 +22,7 @@ export const emailCapability = defineCapability({
     },
     smtpUser: {
       type: "string",
-      schema: { type: "string", minLength: 1, maxLength: 320 },
+      schema: { type: "string", minLength: 1, maxLength: 320, pattern: SINGLE_LINE_TEXT_PATTERN },
       description: "SMTP user",
     },
     smtpPass: {
@@ -32,7 +32,8 @@ export const emailCapability = defineCapability({
     },
     smtpFrom: {
       type: "string",
-      schema: { type: "string", minLength: 3, maxLength: 320 },
+      // One line: it becomes the From header, where a line break would inject headers of its own.
+      schema: { type: "string", minLength: 3, maxLength: 320, pattern: SINGLE_LINE_TEXT_PATTERN },
       description: "From address of the client's e-mails",
     },
   },
