@@ -5,7 +5,14 @@ import { createLogger } from "@ecodrix/platform";
 import { createJobRegistry, type JobDocument } from "@ecodrix/queue";
 import { type SmtpFake, startSmtpFake } from "@ecodrix/test-kit/fakes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
+import {
+  admin,
+  dropTenantDatabases,
+  onboardTenant,
+  startTestApi,
+  type TestApi,
+  tenantHeaders,
+} from "../test/test-app.js";
 
 const SMTP_PASS = "smtp-pass-never-shown-4711";
 
@@ -17,27 +24,8 @@ describe("e-mail route: POST /api/saas/email/messages", () => {
   beforeAll(async () => {
     api = await startTestApi();
     smtp = await startSmtpFake({ credentials: { user: "desk@mailclinic.example", pass: SMTP_PASS } });
-    for (const clientCode of ["mailclinic", "nomailclinic"]) {
-      const created = await api.app.inject({
-        method: "POST",
-        url: "/api/clients",
-        headers: admin,
-        payload: { name: `Clinic ${clientCode}`, email: `hi@${clientCode}.com`, clientCode },
-      });
-      keys[clientCode] = created.json().apiKey;
-      const datasource = await api.app.inject({
-        method: "POST",
-        url: `/api/clients/${clientCode}/datasource`,
-        headers: admin,
-        payload: { dbUri: `${api.mongo.uri}/${api.mongo.dbName}_${clientCode}` },
-      });
-      expect(datasource.statusCode).toBe(200);
-    }
-    const secrets = await api.app.inject({
-      method: "POST",
-      url: "/api/clients/mailclinic/secrets",
-      headers: admin,
-      payload: {
+    const mail = await onboardTenant(api, "mailclinic", {
+      secrets: {
         smtpHost: "127.0.0.1",
         smtpPort: smtp.port,
         smtpSecure: false,
@@ -46,31 +34,28 @@ describe("e-mail route: POST /api/saas/email/messages", () => {
         smtpFrom: "Mail Clinic <desk@mailclinic.example>",
       },
     });
-    expect(secrets.statusCode, secrets.body).toBe(200);
-    expect(secrets.body).not.toContain(SMTP_PASS);
+    expect(mail.secretsResponse?.body).not.toContain(SMTP_PASS);
+    keys.mailclinic = mail.apiKey;
     // nomailclinic has only part of the SMTP secrets.
-    await api.app.inject({
-      method: "POST",
-      url: "/api/clients/nomailclinic/secrets",
-      headers: admin,
-      payload: { smtpHost: "smtp.example.com", smtpUser: "someone" },
+    const noMail = await onboardTenant(api, "nomailclinic", {
+      secrets: { smtpHost: "smtp.example.com", smtpUser: "someone" },
     });
+    keys.nomailclinic = noMail.apiKey;
+  });
+
+  afterAll(async () => {
+    await dropTenantDatabases(api, ["mailclinic", "nomailclinic"]);
+    await smtp.stop();
+    await api.close();
   });
 
   it("a client with SMTP secrets but no tenant database gets 409 `No tenant connection for <code>`, nothing queued", async () => {
-    const created = await api.app.inject({
-      method: "POST",
-      url: "/api/clients",
-      headers: admin,
-      payload: { name: "No DB Clinic", email: "hi@nodbclinic.com", clientCode: "nodbclinic" },
+    const noDb = await onboardTenant(api, "nodbclinic", {
+      client: { name: "No DB Clinic" },
+      secrets: { smtpHost: "smtp.example.com", smtpPort: 587, smtpFrom: "desk@nodbclinic.com" },
+      datasource: false,
     });
-    keys.nodbclinic = created.json().apiKey;
-    await api.app.inject({
-      method: "POST",
-      url: "/api/clients/nodbclinic/secrets",
-      headers: admin,
-      payload: { smtpHost: "smtp.example.com", smtpPort: 587, smtpFrom: "desk@nodbclinic.com" },
-    });
+    keys.nodbclinic = noDb.apiKey;
     const response = await post("nodbclinic", { to: "a@b.example", subject: "Hi", text: "x" });
     expect(response.statusCode).toBe(409);
     expect(response.json()).toMatchObject({
@@ -78,14 +63,6 @@ describe("e-mail route: POST /api/saas/email/messages", () => {
       message: "No tenant connection for nodbclinic",
     });
     expect(await emailJobs("nodbclinic")).toBe(0);
-  });
-
-  afterAll(async () => {
-    for (const code of ["mailclinic", "nomailclinic"]) {
-      await api.mongo.client.db(`${api.mongo.dbName}_${code}`).dropDatabase();
-    }
-    await smtp.stop();
-    await api.close();
   });
 
   const post = (clientCode: string, payload: unknown) =>

@@ -7,38 +7,17 @@ import { createLogger } from "@ecodrix/platform";
 import { createJobRegistry, createWorkerRunner, type JobDocument } from "@ecodrix/queue";
 import { startWebhookReceiverFake, type WebhookReceiverFake } from "@ecodrix/test-kit/fakes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
+import { dropTenantDatabases, onboardTenant, startTestApi, type TestApi } from "../test/test-app.js";
 
 const HOOK = "https://hooks.example.com/ecodrix";
 
 /** A client with a tenant database; with `secrets`, a secrets write (which generates automationWebhookSecret). */
 async function onboard(api: TestApi, clientCode: string, secrets: Record<string, string> | null) {
-  const created = await api.app.inject({
-    method: "POST",
-    url: "/api/clients",
-    headers: admin,
-    payload: { name: `Clinic ${clientCode}`, email: `hi@${clientCode}.com`, clientCode },
-  });
-  expect(created.statusCode).toBe(201);
-  let webhookSecret = "";
-  if (secrets) {
-    const set = await api.app.inject({
-      method: "POST",
-      url: `/api/clients/${clientCode}/secrets`,
-      headers: admin,
-      payload: secrets,
-    });
-    expect(set.statusCode).toBe(200);
-    webhookSecret = secrets.automationWebhookSecret ?? set.json().automationWebhookSecret;
-  }
-  const datasource = await api.app.inject({
-    method: "POST",
-    url: `/api/clients/${clientCode}/datasource`,
-    headers: admin,
-    payload: { dbUri: `${api.mongo.uri}/${api.mongo.dbName}_${clientCode}` },
-  });
-  expect(datasource.statusCode).toBe(200);
-  return { headers: tenantHeaders(clientCode, created.json().apiKey), webhookSecret };
+  const tenant = await onboardTenant(api, clientCode, secrets ? { secrets } : {});
+  const webhookSecret: string = secrets
+    ? (secrets.automationWebhookSecret ?? tenant.secretsResponse?.json().automationWebhookSecret)
+    : "";
+  return { headers: tenant.headers, webhookSecret };
 }
 
 describe("webhook subscription routes", () => {
@@ -54,9 +33,7 @@ describe("webhook subscription routes", () => {
     bare = await onboard(api, "barehooks", null);
   });
   afterAll(async () => {
-    for (const code of ["alphahooks", "betahooks", "barehooks"]) {
-      await api.mongo.client.db(`${api.mongo.dbName}_${code}`).dropDatabase();
-    }
+    await dropTenantDatabases(api, ["alphahooks", "betahooks", "barehooks"]);
     await api.close();
   });
 
@@ -343,7 +320,7 @@ describe("webhooks end to end with private networks allowed (the sandbox's setti
   });
   afterAll(async () => {
     await receiver.stop();
-    await api.mongo.client.db(`${api.mongo.dbName}_gammahooks`).dropDatabase();
+    await dropTenantDatabases(api, ["gammahooks"]);
     await api.close();
   });
 

@@ -5,7 +5,13 @@ import { whatsappWebhookJob } from "@ecodrix/integrations/whatsapp";
 import { createLogger } from "@ecodrix/platform";
 import { createClusterRateLimiter, createJobRegistry, type JobDocument } from "@ecodrix/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { admin, startTestApi, type TestApi, tenantHeaders } from "../test/test-app.js";
+import {
+  dropTenantDatabases,
+  onboardTenant,
+  startTestApi,
+  type TestApi,
+  tenantHeaders,
+} from "../test/test-app.js";
 
 const APP_SECRET = "meta-app-secret-0123456789";
 const VERIFY_TOKEN = "verify-me-please";
@@ -22,18 +28,9 @@ describe("WhatsApp routes: inbound webhook, templates, messages", () => {
 
   beforeAll(async () => {
     api = await startTestApi();
-    const created = await api.app.inject({
-      method: "POST",
-      url: "/api/clients",
-      headers: admin,
-      payload: { name: "Sunrise Clinic", email: "hi@sunrise.com", clientCode },
-    });
-    apiKey = created.json().apiKey;
-    await api.app.inject({
-      method: "POST",
-      url: `/api/clients/${clientCode}/secrets`,
-      headers: admin,
-      payload: {
+    const tenant = await onboardTenant(api, clientCode, {
+      client: { name: "Sunrise Clinic" },
+      secrets: {
         whatsappToken: "tok",
         whatsappBusinessId: "waba",
         whatsappPhoneNumberId: "pn",
@@ -41,17 +38,11 @@ describe("WhatsApp routes: inbound webhook, templates, messages", () => {
         whatsappAppSecret: APP_SECRET,
       },
     });
-    const datasource = await api.app.inject({
-      method: "POST",
-      url: `/api/clients/${clientCode}/datasource`,
-      headers: admin,
-      payload: { dbUri: `${api.mongo.uri}/${api.mongo.dbName}_${clientCode}` },
-    });
-    expect(datasource.statusCode).toBe(200);
+    apiKey = tenant.apiKey;
   });
 
   afterAll(async () => {
-    await api.mongo.client.db(`${api.mongo.dbName}_${clientCode}`).dropDatabase();
+    await dropTenantDatabases(api, [clientCode]);
     await api.close();
   });
 

@@ -6,8 +6,9 @@ import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
 import { type Config, createLogger } from "@ecodrix/platform";
 import { createQueue, type Queue } from "@ecodrix/queue";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { type Db, MongoClient } from "mongodb";
+import { expect } from "vitest";
 import { buildApp, productCapabilities } from "../src/app.js";
 import type { FailedAuthLimiterOptions } from "../src/plugins/auth-rate-limiter.js";
 
@@ -114,3 +115,66 @@ export const tenantHeaders = (clientCode: string, apiKey: string) => ({
   "x-client-code": clientCode,
   "x-api-key": apiKey,
 });
+
+export interface OnboardOptions {
+  /** Client fields over the defaults (`Clinic <code>`, `hi@<code>.com`). */
+  client?: { name?: string; email?: string };
+  /** Written through the secrets route after the client is created (none when omitted). */
+  secrets?: Record<string, unknown>;
+  /** Register the tenant database `<test db>_<clientCode>` (default true; drop it with dropTenantDatabases). */
+  datasource?: boolean;
+}
+
+export interface OnboardedTenant {
+  clientCode: string;
+  apiKey: string;
+  headers: Record<string, string>;
+  /** The secrets route's answer (null: no secrets written), for tests that check what it shows. */
+  secretsResponse: LightMyRequestResponse | null;
+}
+
+/**
+ * Onboards a client the way an operator does, through the admin routes: created (201), its secrets
+ * written (200) and its tenant database registered (200); each step is asserted.
+ */
+export async function onboardTenant(
+  api: TestApi,
+  clientCode: string,
+  options: OnboardOptions = {},
+): Promise<OnboardedTenant> {
+  const created = await api.app.inject({
+    method: "POST",
+    url: "/api/clients",
+    headers: admin,
+    payload: { name: `Clinic ${clientCode}`, email: `hi@${clientCode}.com`, ...options.client, clientCode },
+  });
+  expect(created.statusCode, created.body).toBe(201);
+  const apiKey = (created.json() as { apiKey: string }).apiKey;
+  let secretsResponse: LightMyRequestResponse | null = null;
+  if (options.secrets) {
+    secretsResponse = await api.app.inject({
+      method: "POST",
+      url: `/api/clients/${clientCode}/secrets`,
+      headers: admin,
+      payload: options.secrets,
+    });
+    expect(secretsResponse.statusCode, secretsResponse.body).toBe(200);
+  }
+  if (options.datasource ?? true) {
+    const datasource = await api.app.inject({
+      method: "POST",
+      url: `/api/clients/${clientCode}/datasource`,
+      headers: admin,
+      payload: { dbUri: `${api.mongo.uri}/${api.mongo.dbName}_${clientCode}` },
+    });
+    expect(datasource.statusCode, datasource.body).toBe(200);
+  }
+  return { clientCode, apiKey, headers: tenantHeaders(clientCode, apiKey), secretsResponse };
+}
+
+/** Drops the tenant databases onboardTenant registered for these clients. */
+export async function dropTenantDatabases(api: TestApi, clientCodes: readonly string[]): Promise<void> {
+  for (const clientCode of clientCodes) {
+    await api.mongo.client.db(`${api.mongo.dbName}_${clientCode}`).dropDatabase();
+  }
+}

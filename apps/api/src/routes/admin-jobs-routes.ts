@@ -8,6 +8,7 @@ import {
   type QueueProducer,
 } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
+import { deletedSchema } from "./route-schemas.js";
 
 const date = { type: "string", format: "date-time" } as const;
 const nullableDate = { type: ["string", "null"], format: "date-time" } as const;
@@ -272,11 +273,7 @@ export function adminJobsRoutes(
         tags: ["admin"],
         params: idParams,
         response: {
-          200: {
-            type: "object",
-            additionalProperties: false,
-            properties: { id: { type: "string" }, deleted: { type: "boolean" } },
-          },
+          200: deletedSchema,
         },
       },
     },

@@ -7,15 +7,9 @@ import {
 } from "@ecodrix/crm";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
+import { jobAcceptedSchema } from "./route-schemas.js";
 
-const acceptedJob = {
-  type: "object",
-  additionalProperties: false,
-  required: ["jobId"],
-  properties: {
-    jobId: { type: "string", description: "Poll GET /api/saas/jobs/:id for its status and result" },
-  },
-} as const;
+const acceptedJob = jobAcceptedSchema("Poll GET /api/saas/jobs/:id for its status and result");
 
 const tags = ["tenant"];
 

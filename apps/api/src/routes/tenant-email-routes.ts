@@ -9,23 +9,7 @@ import { badRequest, conflict } from "@ecodrix/platform";
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
-
-const jobAcceptedSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { jobId: { type: "string", description: "Follow it with GET /api/saas/jobs/:id" } },
-  required: ["jobId"],
-} as const;
-
-const errorSchema = {
-  type: "object",
-  properties: {
-    statusCode: { type: "integer" },
-    error: { type: "string" },
-    message: { type: "string" },
-    code: { type: "string" },
-  },
-} as const;
+import { errorSchema, jobAcceptedSchema } from "./route-schemas.js";
 
 /**
  * The tenant's e-mail: one message through the client's own SMTP server. The API only enqueues
@@ -61,7 +45,7 @@ export function tenantEmailRoutes(
           },
           required: ["to", "subject"],
         },
-        response: { 202: jobAcceptedSchema, 400: errorSchema, 409: errorSchema },
+        response: { 202: jobAcceptedSchema(), 400: errorSchema, 409: errorSchema },
       },
     },
     async (request, reply) => {

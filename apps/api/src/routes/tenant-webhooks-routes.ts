@@ -16,9 +16,18 @@ import {
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
+import {
+  deletedSchema,
+  errorSchema,
+  jobAcceptedSchema,
+  nextCursorSchema,
+  pageQuerySchema,
+} from "./route-schemas.js";
 import { WEBHOOK_VERIFICATION_MARKDOWN } from "./webhook-verification-docs.js";
 
 const tags = ["tenant"];
+/** A subscription's id (upper or lower case hex). */
+const OBJECT_ID_PATTERN = "^[0-9a-fA-F]{24}$";
 
 const subscriptionSchema = {
   type: "object",
@@ -39,21 +48,10 @@ const subscriptionSchema = {
   required: ["id", "url", "events", "enabled", "createdAt"],
 } as const;
 
-const errorSchema = {
-  type: "object",
-  additionalProperties: true,
-  properties: {
-    statusCode: { type: "integer" },
-    error: { type: "string" },
-    message: { type: "string" },
-    code: { type: "string" },
-  },
-} as const;
-
 const idParams = {
   type: "object",
   additionalProperties: false,
-  properties: { id: { type: "string", pattern: "^[0-9a-fA-F]{24}$", description: "The subscription's id" } },
+  properties: { id: { type: "string", pattern: OBJECT_ID_PATTERN, description: "The subscription's id" } },
   required: ["id"],
 } as const;
 
@@ -130,25 +128,14 @@ export function tenantWebhooksRoutes(
       schema: {
         summary: "Your webhook subscriptions, oldest first",
         tags,
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            limit: { type: "integer", minimum: 1, maximum: 100, default: 50 },
-            cursor: {
-              type: "string",
-              pattern: "^[0-9a-fA-F]{24}$",
-              description: "nextCursor of the previous page",
-            },
-          },
-        },
+        querystring: pageQuerySchema(OBJECT_ID_PATTERN),
         response: {
           200: {
             type: "object",
             additionalProperties: false,
             properties: {
               webhooks: { type: "array", items: subscriptionSchema },
-              nextCursor: { type: ["string", "null"] },
+              nextCursor: nextCursorSchema,
             },
             required: ["webhooks", "nextCursor"],
           },
@@ -195,12 +182,7 @@ export function tenantWebhooksRoutes(
         tags,
         params: idParams,
         response: {
-          200: {
-            type: "object",
-            additionalProperties: false,
-            properties: { id: { type: "string" }, deleted: { type: "boolean" } },
-            required: ["id", "deleted"],
-          },
+          200: deletedSchema,
           404: errorSchema,
         },
       },
@@ -227,14 +209,7 @@ export function tenantWebhooksRoutes(
         tags,
         params: idParams,
         response: {
-          202: {
-            type: "object",
-            additionalProperties: false,
-            properties: {
-              jobId: { type: "string", description: "The delivery job; its id is the webhook-id" },
-            },
-            required: ["jobId"],
-          },
+          202: jobAcceptedSchema("The delivery job; its id is the webhook-id"),
           404: errorSchema,
           409: errorSchema,
         },

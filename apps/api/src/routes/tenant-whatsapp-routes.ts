@@ -10,16 +10,10 @@ import {
 import { enqueueJob, type QueueProducer } from "@ecodrix/queue";
 import type { FastifyInstance } from "fastify";
 import { tenantOf } from "../plugins/tenant-auth.js";
+import { jobAcceptedSchema, nextCursorSchema, pageQuerySchema } from "./route-schemas.js";
 
 const E164_PATTERN = "^\\+[1-9][0-9]{6,14}$";
 const OBJECT_ID_PATTERN = "^[0-9a-f]{24}$";
-
-const jobAcceptedSchema = {
-  type: "object",
-  additionalProperties: false,
-  properties: { jobId: { type: "string", description: "Follow it with GET /api/saas/jobs/:id" } },
-  required: ["jobId"],
-} as const;
 
 const templateSchema = {
   type: "object",
@@ -80,7 +74,7 @@ export function tenantWhatsappRoutes(
         description:
           "Enqueues a whatsapp_template_sync job: every template of your WhatsApp Business Account is stored (templates Meta no longer returns are removed). Its result is { added, updated, removed, total }. A sync already pending is not enqueued twice: its job id is returned.",
         tags: ["tenant"],
-        response: { 202: jobAcceptedSchema },
+        response: { 202: jobAcceptedSchema() },
       },
     },
     async (request, reply) => {
@@ -156,7 +150,7 @@ export function tenantWhatsappRoutes(
           },
           required: ["to", "templateName", "language"],
         },
-        response: { 202: jobAcceptedSchema },
+        response: { 202: jobAcceptedSchema() },
       },
     },
     async (request, reply) => {
@@ -179,27 +173,17 @@ export function tenantWhatsappRoutes(
       schema: {
         summary: "Your WhatsApp message log, newest first",
         tags: ["tenant"],
-        querystring: {
-          type: "object",
-          additionalProperties: false,
-          properties: {
-            to: { type: "string", pattern: E164_PATTERN, description: "E.164 with the leading +" },
-            status: { type: "string", enum: [...MESSAGE_STATUSES] },
-            limit: { type: "integer", minimum: 1, maximum: 100, default: 50 },
-            cursor: {
-              type: "string",
-              pattern: OBJECT_ID_PATTERN,
-              description: "nextCursor of the previous page",
-            },
-          },
-        },
+        querystring: pageQuerySchema(OBJECT_ID_PATTERN, {
+          to: { type: "string", pattern: E164_PATTERN, description: "E.164 with the leading +" },
+          status: { type: "string", enum: [...MESSAGE_STATUSES] },
+        }),
         response: {
           200: {
             type: "object",
             additionalProperties: false,
             properties: {
               messages: { type: "array", items: messageSchema },
-              nextCursor: { type: ["string", "null"] },
+              nextCursor: nextCursorSchema,
             },
           },
         },

@@ -2,24 +2,25 @@ import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { type Config, createLogger, loadConfig } from "@ecodrix/platform";
+import type { TenancyServices } from "@ecodrix/domain";
+import { type Config, createLogger } from "@ecodrix/platform";
 import {
   createJobRegistry,
-  createQueue,
-  createWorkerRunner,
   enqueueJob,
   JOBS_COLLECTION,
   JobDeferral,
   type JobDocument,
   type Queue,
-  type WorkerRunner,
 } from "@ecodrix/queue";
-import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
+import type { TestMongo } from "@ecodrix/test-kit";
 import { type SmtpFake, startSmtpFake } from "@ecodrix/test-kit/fakes";
 import type { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { integrationCapabilities } from "../capabilities.js";
+import {
+  type IntegrationTestEnv,
+  newClientCode,
+  startIntegrationTestEnv,
+} from "../../test/integration-test-env.js";
 import { messageLogOf } from "../message-log/message-log.js";
 import { sendEmailContract } from "./email-contracts.js";
 import type { EmailJobDeps } from "./email-job-deps.js";
@@ -43,12 +44,12 @@ async function closedPort(): Promise<number> {
 }
 
 describe("send_email against a real SMTP server", () => {
+  let env: IntegrationTestEnv;
   let mongo: TestMongo;
   let smtp: SmtpFake;
   let queue: Queue;
   let tenancy: TenancyServices;
   let config: Config;
-  let runner: WorkerRunner | undefined;
   let transports: SmtpTransports | undefined;
   const logLines: string[] = [];
   const logger = createLogger({
@@ -63,29 +64,17 @@ describe("send_email against a real SMTP server", () => {
   });
 
   beforeAll(async () => {
-    mongo = await createTestMongo("email");
-    smtp = await startSmtpFake();
-    config = loadConfig({
-      MONGODB_URI: mongo.uri,
-      CORE_API_TOKEN: "t".repeat(32),
-      ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true",
-    });
-    queue = createQueue({ db: mongo.db, backoff: { baseMs: 100, maxMs: 200 } });
-    await queue.ensureIndexes();
-    tenancy = createTenancyServices({
-      db: mongo.db,
-      encryptionKeys: config.encryptionKeys,
-      queue,
+    env = await startIntegrationTestEnv({
+      name: "email",
+      env: { OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true" },
       logger,
-      capabilities: integrationCapabilities,
     });
-    await tenancy.ensureIndexes();
+    ({ mongo, queue, tenancy, config } = env);
+    smtp = await startSmtpFake();
   });
 
   afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
+    await env.stopWorker();
     await transports?.close();
     transports = undefined;
     smtp.clearFailures();
@@ -93,36 +82,26 @@ describe("send_email against a real SMTP server", () => {
   });
 
   afterAll(async () => {
-    await tenancy.close();
     await smtp.stop();
-    for (const name of (await mongo.client.db().admin().listDatabases()).databases.map((db) => db.name)) {
-      if (name.startsWith(`${mongo.dbName}_`)) await mongo.client.db(name).dropDatabase();
-    }
-    await mongo.close();
+    await env.close();
   });
 
   /** A client whose SMTP secrets point at the fake (which then requires exactly these credentials). */
   async function clinic(secrets: Record<string, string | number | boolean> = {}) {
-    const clientCode = `clinic-${randomBytes(4).toString("hex")}`;
-    await tenancy.clients.create({
-      name: `Clinic ${clientCode}`,
-      email: `info@${clientCode}.example`,
-      clientCode,
-    });
+    const clientCode = newClientCode();
     const user = `${clientCode}@mail.example`;
     const pass = `pass-${randomBytes(8).toString("hex")}`;
-    await tenancy.clients.setSecrets(clientCode, {
-      smtpHost: "localhost",
-      smtpPort: smtp.port,
-      smtpUser: user,
-      smtpPass: pass,
-      smtpFrom: `Clinic ${clientCode} <frontdesk@${clientCode}.example>`,
-      ...secrets,
-    });
-    await tenancy.clients.setDatasource(
+    await env.createClient({
       clientCode,
-      `${mongo.uri}/${mongo.dbName}_${clientCode.replace(/-/g, "_")}`,
-    );
+      secrets: {
+        smtpHost: "localhost",
+        smtpPort: smtp.port,
+        smtpUser: user,
+        smtpPass: pass,
+        smtpFrom: `Clinic ${clientCode} <frontdesk@${clientCode}.example>`,
+        ...secrets,
+      },
+    });
     smtp.setCredentials({ user, pass });
     return { clientCode, user, pass };
   }
@@ -140,29 +119,15 @@ describe("send_email against a real SMTP server", () => {
   }
 
   function startWorker(options: { config?: Config } = {}): void {
-    runner = createWorkerRunner({
-      queue,
-      jobs: createJobRegistry([sendEmailJob], deps(options)),
-      logger,
+    env.startWorker(createJobRegistry([sendEmailJob], deps(options)), {
       concurrency: 4,
       leaseMs: 5_000,
-      pollMinMs: 10,
-      pollMaxMs: 50,
       jobTimeoutMs: 20_000,
       shutdownTimeoutMs: 3_000,
     });
-    runner.start();
   }
 
-  async function settled(id: ObjectId, timeoutMs = 20_000): Promise<JobDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const job = await queue.get(id);
-      if (job && (job.status === "completed" || job.status === "failed")) return job;
-      if (Date.now() > deadline) throw new Error(`job ${String(id)} still ${job?.status}`);
-      await sleep(25);
-    }
-  }
+  const settled = (id: ObjectId, timeoutMs?: number) => env.settled(id, timeoutMs);
 
   const send = (
     clientCode: string,
@@ -329,9 +294,8 @@ describe("send_email against a real SMTP server", () => {
       "SMTP host 127.0.0.1 resolves to a loopback, private or link-local address",
     );
     expect(deliveredTo("private@patients.example")).toHaveLength(0);
-    await runner?.stop();
+    await env.stopWorker();
     // The same client with the setting on: sent.
-    runner = undefined;
     startWorker();
     const allowed = await settled((await send(clientCode, { to: "private@patients.example" }))._id);
     expect(allowed.status, String(allowed.lastError)).toBe("completed");
@@ -346,13 +310,7 @@ describe("send_email against a real SMTP server", () => {
         await send(clientCode, { to: "once@patients.example" })
       )._id,
     )) as JobDocument;
-    const run = () =>
-      registry.get("send_email")?.handler({
-        job,
-        log: logger,
-        signal: new AbortController().signal,
-        progress: async () => true,
-      });
+    const run = () => env.runHandler(registry, job);
     const first = await run();
     const second = await run();
     expect(first).toMatchObject({ status: "accepted", alreadySent: false });
@@ -366,13 +324,7 @@ describe("send_email against a real SMTP server", () => {
     const to = "inflight@patients.example";
     const job = (await queue.get((await send(clientCode, { to }))._id)) as JobDocument;
     const jobId = String(job._id);
-    const run = () =>
-      registry.get("send_email")?.handler({
-        job,
-        log: logger,
-        signal: new AbortController().signal,
-        progress: async () => true,
-      });
+    const run = () => env.runHandler(registry, job);
     // Another attempt (another worker) claimed the send a moment ago and has not recorded its outcome.
     const claimedAt = new Date();
     await tenancy.tenantConnections.withDb(clientCode, async (db) => {

@@ -1,9 +1,15 @@
 import { AppError, permanentFailure } from "@ecodrix/platform";
-import { deferJob, defineJob, enqueueJob } from "@ecodrix/queue";
+import { defineJob } from "@ecodrix/queue";
 import type { Db } from "mongodb";
 import addressparser from "nodemailer/lib/addressparser";
-import { type MessageLog, type MessageLogDocument, messageLogOf } from "../message-log/message-log.js";
-import { messageStatusChangedContract } from "../message-log/message-status-contracts.js";
+import { messageLogOf } from "../message-log/message-log.js";
+import {
+  claimSend,
+  failPermanently as failSend,
+  openSend,
+  type SendChannel,
+  statusChanged,
+} from "../message-log/message-send-guard.js";
 import { resolveOutboundAddress } from "../outbound/outbound-address.js";
 import { sendEmailContract } from "./email-contracts.js";
 import { EmailErrorCode, mapSmtpFailure, scrub } from "./email-errors.js";
@@ -22,14 +28,28 @@ export interface SendEmailResult {
   alreadySent: boolean;
 }
 
-/** An attempt waiting for an earlier one's answer looks again this often (at most). */
-const IN_FLIGHT_RECHECK_MS = 2_000;
 /**
  * How long after its claim an attempt's send is surely over: the pool may queue a message behind others
  * of the same client before its own connect/greet/reply timeouts start, so the margin is wide. It only
  * matters after a crash mid-send (a retry waits this long before calling the outcome unknown).
  */
 const QUEUE_MARGIN_MS = 3 * 60_000;
+
+/** How `send_email` differs from `send_whatsapp` in the message log's send flow. */
+const EMAIL_CHANNEL: SendChannel<SendEmailResult> = {
+  channel: "email",
+  alreadySent: (messageId) => ({ messageId, status: "accepted", alreadySent: true }),
+  // Only our own codes are thrown again: a stored SMTP reply code (or `network`) is no error code of ours.
+  failedCode: (stored) => (stored?.startsWith("ECODRIX_") ? stored : EmailErrorCode.rejected),
+  failedMessage: "The e-mail failed",
+  // An attempt waiting for an earlier one's answer looks again this often (at most).
+  inFlight: { recheckMs: 2_000, reason: "an earlier attempt's e-mail is being sent" },
+  outcomeUnknown: {
+    code: EmailErrorCode.outcomeUnknown,
+    message:
+      "An earlier attempt was sending the e-mail when its worker stopped, before the server's answer was recorded: it may have been delivered; check with the recipient before sending it again as a new message",
+  },
+};
 
 /** The domain of the first address in smtpFrom (`Clinic <clinic@gmail.com>` → `gmail.com`). */
 export function fromDomain(smtpFrom: string): string | undefined {
@@ -69,42 +89,18 @@ export const sendEmailJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const now = deps.clock();
-        const entry = await messages.open(
-          {
-            jobId,
-            channel: "email",
+        const { attempt, earlier } = await openSend(EMAIL_CHANNEL, deps, {
+          messages,
+          jobId,
+          clientCode,
+          message: {
             to: payload.to,
             subject: payload.subject,
             ...(payload.context ? { context: payload.context } : {}),
           },
-          now,
-        );
-        const earlier = await earlierOutcome(messages, entry, now);
+        });
         if (earlier) return earlier;
-
-        async function statusChanged(status: "sent" | "failed", at: Date, messageId: string, error?: string) {
-          if (!payload.context || clientCode === null) return;
-          await enqueueJob(deps.queue, messageStatusChangedContract, {
-            clientCode,
-            payload: {
-              channel: "email",
-              messageId,
-              status,
-              at: at.toISOString(),
-              ...(error === undefined ? {} : { error }),
-              context: payload.context,
-            },
-            dedupeKey: `msg:${messageId}:${status}`,
-          });
-        }
-
-        async function failPermanently(error: AppError, code: string): Promise<never> {
-          const at = deps.clock();
-          await messages.fail(jobId, { code, message: error.message }, at);
-          await statusChanged("failed", at, jobId, error.message);
-          throw error;
-        }
+        const failPermanently = (error: AppError, code: string) => failSend(attempt, error, code);
 
         if (!payload.text && !payload.html) {
           return failPermanently(
@@ -150,18 +146,8 @@ export const sendEmailJob = defineJob({
         };
         const messageId = `<${jobId}@${domain}>`;
 
-        const started = deps.clock();
-        const claimed = await messages.claimSend(
-          jobId,
-          started,
-          new Date(started.getTime() + sendingDeadlineMs),
-        );
-        if (!claimed) {
-          const again = await messages.find(jobId);
-          const outcome = again ? await earlierOutcome(messages, again, deps.clock()) : undefined;
-          if (outcome) return outcome;
-          throw new Error(`message log entry of job ${jobId} is in an unexpected state`);
-        }
+        const outcome = await claimSend(attempt, sendingDeadlineMs);
+        if (outcome) return outcome;
 
         let response: string;
         try {
@@ -231,52 +217,10 @@ export const sendEmailJob = defineJob({
         }
         const acceptedAt = deps.clock();
         await messages.accepted(jobId, messageId, acceptedAt);
-        await statusChanged("sent", acceptedAt, messageId);
+        await statusChanged(attempt, "sent", acceptedAt, messageId);
         log.info({ messageId }, "send_email: accepted by the SMTP server");
         return { messageId, status: "accepted", response, alreadySent: false };
       });
     };
-
-    /**
-     * What an earlier attempt left: a Message-ID (done, send nothing), a permanent failure, a send still in
-     * flight (wait for it) or one whose outcome is unknown (fail, never resend). Undefined: free to send.
-     */
-    async function earlierOutcome(
-      messages: MessageLog,
-      entry: MessageLogDocument,
-      now: Date,
-    ): Promise<SendEmailResult | undefined> {
-      if (entry.providerMessageId) {
-        return { messageId: entry.providerMessageId, status: "accepted", alreadySent: true };
-      }
-      if (entry.status === "failed") {
-        const last = entry.errors[entry.errors.length - 1];
-        throw permanentFailure(
-          last?.code?.startsWith("ECODRIX_") ? last.code : EmailErrorCode.rejected,
-          last?.message ?? "The e-mail failed",
-        );
-      }
-      if (entry.status === "sending") {
-        const until = entry.sendingUntil?.getTime() ?? 0;
-        if (until > now.getTime()) {
-          // Not a failure: this attempt waits (no retry counted) for the other one's outcome.
-          throw deferJob(
-            Math.min(until - now.getTime() + 250, IN_FLIGHT_RECHECK_MS),
-            "an earlier attempt's e-mail is being sent",
-          );
-        }
-        const error = permanentFailure(
-          EmailErrorCode.outcomeUnknown,
-          "An earlier attempt was sending the e-mail when its worker stopped, before the server's answer was recorded: it may have been delivered; check with the recipient before sending it again as a new message",
-        );
-        await messages.fail(
-          entry.jobId,
-          { code: EmailErrorCode.outcomeUnknown, message: error.message },
-          now,
-        );
-        throw error;
-      }
-      return undefined;
-    }
   },
 });

@@ -1,84 +1,52 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
-import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { type Config, createLogger, loadConfig } from "@ecodrix/platform";
-import {
-  createJobRegistry,
-  createQueue,
-  createWorkerRunner,
-  enqueueJob,
-  type JobDocument,
-  type Queue,
-  type WorkerRunner,
-} from "@ecodrix/queue";
-import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
+import type { TenancyServices } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
+import { createJobRegistry, enqueueJob, type Queue } from "@ecodrix/queue";
+import type { TestMongo } from "@ecodrix/test-kit";
 import { type GoogleFake, startGoogleFake } from "@ecodrix/test-kit/fakes";
 import type { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { integrationCapabilities } from "../capabilities.js";
+import { type IntegrationTestEnv, startIntegrationTestEnv } from "../../test/integration-test-env.js";
 import { createMeetJob } from "./create-meet-job.js";
 import { type CreateMeetPayload, createMeetContract } from "./google-contracts.js";
 import { createGoogleTokenRepository, type GoogleTokenRepository } from "./google-token-repository.js";
 
-const logger = createLogger({ level: "silent", name: "create-meet-test" });
 const CALENDAR_SCOPES = [
   "https://www.googleapis.com/auth/calendar.events",
   "https://www.googleapis.com/auth/userinfo.email",
 ];
 
 describe("create_meet against the Google fake", () => {
+  let env: IntegrationTestEnv;
   let mongo: TestMongo;
   let fake: GoogleFake;
   let queue: Queue;
   let tenancy: TenancyServices;
   let tokens: GoogleTokenRepository;
   let config: Config;
-  let runner: WorkerRunner | undefined;
 
   beforeAll(async () => {
-    mongo = await createTestMongo("google_meet");
     fake = await startGoogleFake();
-    config = loadConfig({
-      MONGODB_URI: mongo.uri,
-      CORE_API_TOKEN: "t".repeat(32),
-      ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      ...fake.settings,
-    });
-    queue = createQueue({ db: mongo.db, backoff: { baseMs: 100, maxMs: 200 } });
-    await queue.ensureIndexes();
-    tenancy = createTenancyServices({
-      db: mongo.db,
-      encryptionKeys: config.encryptionKeys,
-      queue,
-      logger,
-      capabilities: integrationCapabilities,
-    });
-    await tenancy.ensureIndexes();
+    env = await startIntegrationTestEnv({ name: "google_meet", env: fake.settings });
+    ({ mongo, queue, tenancy, config } = env);
     tokens = createGoogleTokenRepository({ db: mongo.db, crypto: tenancy.crypto });
     await tokens.ensureIndexes();
   });
 
   afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
+    await env.stopWorker();
   });
 
   afterAll(async () => {
-    await tenancy.close();
     await fake.stop();
-    await mongo.close();
+    await env.close();
   });
 
   /** A client whose Google account is connected with a refresh token the fake knows. */
   async function connectedClient(
     scopes = CALENDAR_SCOPES,
   ): Promise<{ clientCode: string; email: string; refreshToken: string }> {
-    const clientCode = `clinic-${randomBytes(4).toString("hex")}`;
-    await tenancy.clients.create({
-      name: `Clinic ${clientCode}`,
-      email: `info@${clientCode}.example`,
-      clientCode,
-    });
+    const clientCode = await env.createClient({ datasource: false });
     const email = `doctor@${clientCode}.example`;
     const refreshToken = fake.issueRefreshToken(email, scopes);
     await tokens.save(clientCode, { email, refreshToken, scopes });
@@ -86,18 +54,12 @@ describe("create_meet against the Google fake", () => {
   }
 
   function startWorker(jobTimeoutMs = 10_000): void {
-    runner = createWorkerRunner({
-      queue,
-      jobs: createJobRegistry([createMeetJob], { config, db: mongo.db, tenancy, queue }),
-      logger,
+    env.startWorker(createJobRegistry([createMeetJob], { config, db: mongo.db, tenancy, queue }), {
       concurrency: 2,
       leaseMs: 5_000,
-      pollMinMs: 10,
-      pollMaxMs: 50,
       jobTimeoutMs,
       shutdownTimeoutMs: 500,
     });
-    runner.start();
   }
 
   async function enqueueMeet(clientCode: string, payload: Partial<CreateMeetPayload> = {}) {
@@ -112,15 +74,7 @@ describe("create_meet against the Google fake", () => {
     });
   }
 
-  async function settled(id: ObjectId, timeoutMs = 20_000): Promise<JobDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const job = await queue.get(id);
-      if (job && (job.status === "completed" || job.status === "failed")) return job;
-      if (Date.now() > deadline) throw new Error(`job ${String(id)} still ${job?.status}`);
-      await sleep(25);
-    }
-  }
+  const settled = (id: ObjectId, timeoutMs?: number) => env.settled(id, timeoutMs);
 
   const eventsOf = (email: string) => fake.events.filter((event) => event.calendar === email);
 

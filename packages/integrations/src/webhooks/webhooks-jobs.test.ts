@@ -2,18 +2,10 @@ import { createHmac, randomBytes } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { type Config, createLogger, loadConfig } from "@ecodrix/platform";
-import {
-  createJobRegistry,
-  createQueue,
-  createWorkerRunner,
-  enqueueJob,
-  type JobDocument,
-  type Queue,
-  type WorkerRunner,
-} from "@ecodrix/queue";
-import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
+import type { TenancyServices } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
+import { createJobRegistry, enqueueJob, type JobDocument, type Queue } from "@ecodrix/queue";
+import type { TestMongo } from "@ecodrix/test-kit";
 import {
   startWebhookReceiverFake,
   type WebhookReceiverAnswer,
@@ -21,7 +13,7 @@ import {
 } from "@ecodrix/test-kit/fakes";
 import { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { integrationCapabilities } from "../capabilities.js";
+import { type IntegrationTestEnv, startIntegrationTestEnv } from "../../test/integration-test-env.js";
 import { deliverWebhookJob } from "./deliver-webhook-job.js";
 import { webhookEventJob } from "./webhook-event-job.js";
 import { postWebhook } from "./webhook-sender.js";
@@ -29,64 +21,37 @@ import { WEBHOOK_TEST_EVENT, webhookSubscriptionsOf } from "./webhook-subscripti
 import { deliverWebhookContract, webhookEventContract } from "./webhooks-contracts.js";
 import type { WebhooksJobDeps } from "./webhooks-job-deps.js";
 
-const logger = createLogger({ level: "silent", name: "webhooks-test" });
-
 describe("webhook jobs against a receiver that verifies with standardwebhooks", () => {
+  let env: IntegrationTestEnv;
   let mongo: TestMongo;
   let receiver: WebhookReceiverFake;
   let queue: Queue;
   let tenancy: TenancyServices;
   let config: Config;
-  let runner: WorkerRunner | undefined;
 
   beforeAll(async () => {
-    mongo = await createTestMongo("webhooks");
+    env = await startIntegrationTestEnv({
+      name: "webhooks",
+      env: { OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true" },
+    });
+    ({ mongo, queue, tenancy, config } = env);
     receiver = await startWebhookReceiverFake();
-    config = loadConfig({
-      MONGODB_URI: mongo.uri,
-      CORE_API_TOKEN: "t".repeat(32),
-      ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      OUTBOUND_ALLOW_PRIVATE_NETWORKS: "true",
-    });
-    queue = createQueue({ db: mongo.db, backoff: { baseMs: 100, maxMs: 200 } });
-    await queue.ensureIndexes();
-    tenancy = createTenancyServices({
-      db: mongo.db,
-      encryptionKeys: config.encryptionKeys,
-      queue,
-      logger,
-      capabilities: integrationCapabilities,
-    });
-    await tenancy.ensureIndexes();
   });
 
   afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
+    await env.stopWorker();
   });
 
   afterAll(async () => {
-    await tenancy.close();
     await receiver.stop();
-    for (const name of (await mongo.client.db().admin().listDatabases()).databases.map((db) => db.name)) {
-      if (name.startsWith(`${mongo.dbName}_`)) await mongo.client.db(name).dropDatabase();
-    }
-    await mongo.close();
+    await env.close();
   });
 
   /** A client with a signing secret and a tenant database. */
   async function clinic(options: { secret?: string | null } = {}) {
-    const clientCode = `clinic-${randomBytes(4).toString("hex")}`;
-    await tenancy.clients.create({
-      name: `Clinic ${clientCode}`,
-      email: `info@${clientCode}.example`,
-      clientCode,
-    });
     const secret = options.secret === undefined ? randomBytes(32).toString("hex") : options.secret;
-    if (secret !== null) await tenancy.clients.setSecrets(clientCode, { automationWebhookSecret: secret });
-    await tenancy.clients.setDatasource(
-      clientCode,
-      `${mongo.uri}/${mongo.dbName}_${clientCode.replace(/-/g, "_")}`,
+    const clientCode = await env.createClient(
+      secret === null ? {} : { secrets: { automationWebhookSecret: secret } },
     );
     const ownerCreatedAt = new Date((await tenancy.clients.get(clientCode)).createdAt);
     return { clientCode, secret: secret ?? "", ownerCreatedAt };
@@ -114,35 +79,17 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
   }
 
   function startWorker(overrides: Partial<Config> = {}): void {
-    runner = createWorkerRunner({
-      queue,
-      jobs: createJobRegistry([webhookEventJob, deliverWebhookJob], deps(overrides)),
-      logger,
+    env.startWorker(createJobRegistry([webhookEventJob, deliverWebhookJob], deps(overrides)), {
       concurrency: 4,
       leaseMs: 20_000,
-      pollMinMs: 10,
-      pollMaxMs: 50,
       jobTimeoutMs: 30_000,
       shutdownTimeoutMs: 3_000,
     });
-    runner.start();
   }
 
-  async function until(
-    id: ObjectId | string,
-    done: (job: JobDocument) => boolean,
-    timeoutMs = 20_000,
-  ): Promise<JobDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const job = await queue.get(id);
-      if (job && done(job)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${String(id)} still ${job?.status}`);
-      await sleep(25);
-    }
-  }
-  const settled = (id: ObjectId | string, timeoutMs?: number) =>
-    until(id, (job) => job.status === "completed" || job.status === "failed", timeoutMs);
+  const until = (id: ObjectId | string, done: (job: JobDocument) => boolean, timeoutMs?: number) =>
+    env.until(id, done, timeoutMs);
+  const settled = (id: ObjectId | string, timeoutMs?: number) => env.settled(id, timeoutMs);
 
   const deliver = (clientCode: string, subscriptionId: string, type = "automation.action") =>
     enqueueJob(queue, deliverWebhookContract, {
@@ -211,13 +158,10 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
     for (const { jobId } of first.deliveries) expect((await settled(jobId)).status).toBe("completed");
 
     // The same fan-out job run again (a worker that crashed before recording its completion).
-    const handler = createJobRegistry([webhookEventJob], deps()).get("webhook_event")?.handler;
-    const again = (await handler?.({
-      job: (await queue.get(event._id)) as JobDocument,
-      log: logger,
-      signal: new AbortController().signal,
-      progress: async () => true,
-    })) as { deliveries: { jobId: string }[] };
+    const again = (await env.runHandler(
+      createJobRegistry([webhookEventJob], deps()),
+      (await queue.get(event._id)) as JobDocument,
+    )) as { deliveries: { jobId: string }[] };
     expect(again.deliveries.map((entry) => entry.jobId).sort()).toEqual(
       first.deliveries.map((entry) => entry.jobId).sort(),
     );
@@ -322,8 +266,7 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
     expect(job.lastError).toBe(
       `Webhook endpoint answered HTTP 307 (redirect to ${target.url}, not followed: subscribe the final URL)`,
     );
-    await runner?.stop();
-    runner = undefined;
+    await env.stopWorker();
     await queue.cancel(_id).catch(() => undefined);
     expect(receiver.deliveriesTo(redirecting.id).length).toBeGreaterThanOrEqual(1);
     expect(receiver.deliveriesTo(target.id)).toEqual([]);
@@ -352,7 +295,7 @@ describe("webhook jobs against a receiver that verifies with standardwebhooks", 
     expect(receiver.deliveriesTo(target.id)).toEqual([]);
 
     // The same http URL with private networks allowed (tests, sandbox) is delivered.
-    await runner?.stop();
+    await env.stopWorker();
     startWorker({ outboundAllowPrivateNetworks: true });
     expect((await settled((await deliver(client.clientCode, httpId))._id)).status).toBe("completed");
     expect(receiver.deliveriesTo(target.id)).toHaveLength(1);

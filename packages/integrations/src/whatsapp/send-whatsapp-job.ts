@@ -1,8 +1,13 @@
 import { AppError, permanentFailure } from "@ecodrix/platform";
-import { deferJob, defineJob, enqueueJob, RATE_LIMIT_MAX_WAIT_MS, waitForRateSlot } from "@ecodrix/queue";
+import { defineJob, RATE_LIMIT_MAX_WAIT_MS, waitForRateSlot } from "@ecodrix/queue";
 import type { Db } from "mongodb";
-import { type MessageLog, type MessageLogDocument, messageLogOf } from "../message-log/message-log.js";
-import { messageStatusChangedContract } from "../message-log/message-status-contracts.js";
+import { messageLogOf } from "../message-log/message-log.js";
+import {
+  claimSend,
+  failPermanently as failSend,
+  openSend,
+  type SendChannel,
+} from "../message-log/message-send-guard.js";
 import { createGraphClient, GRAPH_REQUEST_TIMEOUT_MS } from "./graph-client.js";
 import { sendWhatsappContract } from "./whatsapp-contracts.js";
 import {
@@ -39,8 +44,22 @@ const SENDING_DEADLINE_MS = RATE_LIMIT_MAX_WAIT_MS + GRAPH_REQUEST_TIMEOUT_MS + 
  * late keeps its slot (else every late wake-up would burn slots and push the next ones away).
  */
 const RATE_SLOT_OPTIONS = { leadMs: 100, lateToleranceMs: 25 };
-/** How often an attempt waiting for an earlier one's answer looks again. */
-const IN_FLIGHT_RECHECK_MS = 500;
+/** How `send_whatsapp` differs from `send_email` in the message log's send flow. */
+const WHATSAPP_CHANNEL: SendChannel<SendWhatsappResult> = {
+  channel: "whatsapp",
+  alreadySent: (wamid) => ({ wamid, status: "accepted", alreadySent: true }),
+  // The stored code is thrown again as it is (Meta's error code or ours).
+  failedCode: (stored) => stored ?? WhatsappErrorCode.rejected,
+  failedMessage: "The message failed",
+  // Looks again every half second for the other attempt's answer (Meta usually answers long before the
+  // deadline).
+  inFlight: { recheckMs: 500, reason: "an earlier attempt's request to Meta is in flight" },
+  outcomeUnknown: {
+    code: WhatsappErrorCode.outcomeUnknown,
+    message:
+      "An earlier attempt sent the message but Meta's answer was never recorded (the worker stopped mid-request): it may have been delivered; check with the recipient before sending it again as a new message",
+  },
+};
 
 /**
  * `send_whatsapp`: one template message through the client's phone number.
@@ -69,40 +88,19 @@ export const sendWhatsappJob = defineJob({
 
       return deps.tenancy.tenantConnections.withDb(clientCode, async (db: Db) => {
         const messages = messageLogOf(db);
-        const now = deps.clock();
-        const entry = await messages.open(
-          {
-            jobId,
-            channel: "whatsapp",
+        const { attempt, earlier } = await openSend(WHATSAPP_CHANNEL, deps, {
+          messages,
+          jobId,
+          clientCode,
+          message: {
             to: payload.to,
             templateName: payload.templateName,
             language: payload.language,
             ...(payload.context ? { context: payload.context } : {}),
           },
-          now,
-        );
-        const earlier = await earlierOutcome(messages, entry, now);
+        });
         if (earlier) return earlier;
-
-        async function failPermanently(error: AppError, code: string): Promise<never> {
-          const at = deps.clock();
-          await messages.fail(jobId, { code, message: error.message }, at);
-          if (payload.context) {
-            await enqueueJob(deps.queue, messageStatusChangedContract, {
-              clientCode,
-              payload: {
-                channel: "whatsapp",
-                messageId: jobId,
-                status: "failed",
-                at: at.toISOString(),
-                error: error.message,
-                context: payload.context,
-              },
-              dedupeKey: `msg:${jobId}:failed`,
-            });
-          }
-          throw error;
-        }
+        const failPermanently = (error: AppError, code: string) => failSend(attempt, error, code);
 
         const stored = await templatesOf(db).findOne(template);
         if (String(stored?.status ?? "").toUpperCase() !== "APPROVED") {
@@ -141,18 +139,8 @@ export const sendWhatsappJob = defineJob({
         }
         const phoneNumberId = secrets.phoneNumberId as string;
 
-        const started = deps.clock();
-        const claimed = await messages.claimSend(
-          jobId,
-          started,
-          new Date(started.getTime() + SENDING_DEADLINE_MS),
-        );
-        if (!claimed) {
-          const again = await messages.find(jobId);
-          const outcome = again ? await earlierOutcome(messages, again, deps.clock()) : undefined;
-          if (outcome) return outcome;
-          throw new Error(`message log entry of job ${jobId} is in an unexpected state`);
-        }
+        const outcome = await claimSend(attempt, SENDING_DEADLINE_MS);
+        if (outcome) return outcome;
         // The slot is the last step before the request, so what Meta sees keeps the slots' spacing. A
         // deferral (the slot is far ahead) or an abort while waiting gives the claim back: nothing was sent.
         try {
@@ -249,48 +237,5 @@ export const sendWhatsappJob = defineJob({
         return { wamid, status: "accepted", alreadySent: false };
       });
     };
-
-    /**
-     * What an earlier attempt left: a wamid (done, send nothing), a permanent failure, a request still in
-     * flight (wait for it) or one whose outcome is unknown (fail, never resend). Undefined: free to send.
-     */
-    async function earlierOutcome(
-      messages: MessageLog,
-      entry: MessageLogDocument,
-      now: Date,
-    ): Promise<SendWhatsappResult | undefined> {
-      if (entry.providerMessageId) {
-        return { wamid: entry.providerMessageId, status: "accepted", alreadySent: true };
-      }
-      if (entry.status === "failed") {
-        const last = entry.errors[entry.errors.length - 1];
-        throw permanentFailure(
-          last?.code ?? WhatsappErrorCode.rejected,
-          last?.message ?? "The message failed",
-        );
-      }
-      if (entry.status === "sending") {
-        const until = entry.sendingUntil?.getTime() ?? 0;
-        if (until > now.getTime()) {
-          // Not a failure: this attempt waits (no retry counted) for the other one's answer to be recorded,
-          // looking again every half second (Meta usually answers long before the deadline).
-          throw deferJob(
-            Math.min(until - now.getTime() + 250, IN_FLIGHT_RECHECK_MS),
-            "an earlier attempt's request to Meta is in flight",
-          );
-        }
-        const error = permanentFailure(
-          WhatsappErrorCode.outcomeUnknown,
-          "An earlier attempt sent the message but Meta's answer was never recorded (the worker stopped mid-request): it may have been delivered; check with the recipient before sending it again as a new message",
-        );
-        await messages.fail(
-          entry.jobId,
-          { code: WhatsappErrorCode.outcomeUnknown, message: error.message },
-          now,
-        );
-        throw error;
-      }
-      return undefined;
-    }
   },
 });

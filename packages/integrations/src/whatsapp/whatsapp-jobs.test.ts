@@ -1,23 +1,22 @@
-import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createTenancyServices, type TenancyServices } from "@ecodrix/domain";
-import { type Config, createLogger, loadConfig } from "@ecodrix/platform";
+import type { TenancyServices } from "@ecodrix/domain";
+import type { Config } from "@ecodrix/platform";
 import {
   type AnyJobDefinition,
   createClusterRateLimiter,
   createJobRegistry,
-  createQueue,
-  createWorkerRunner,
   enqueueJob,
-  type JobDocument,
   type Queue,
-  type WorkerRunner,
 } from "@ecodrix/queue";
-import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
+import type { TestMongo } from "@ecodrix/test-kit";
 import { type FakeTemplate, type GraphApiFake, startGraphApiFake } from "@ecodrix/test-kit/fakes";
 import type { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { integrationCapabilities } from "../capabilities.js";
+import {
+  type IntegrationTestEnv,
+  newClientCode,
+  startIntegrationTestEnv,
+} from "../../test/integration-test-env.js";
 import { messageLogOf } from "../message-log/message-log.js";
 import { sendWhatsappJob } from "./send-whatsapp-job.js";
 import { sendWhatsappContract } from "./whatsapp-contracts.js";
@@ -25,8 +24,6 @@ import type { WhatsappJobDeps } from "./whatsapp-job-deps.js";
 import { whatsappTemplateSyncContract } from "./whatsapp-sync-contracts.js";
 import { whatsappTemplateSyncJob } from "./whatsapp-template-sync-job.js";
 import { templatesOf } from "./whatsapp-templates.js";
-
-const logger = createLogger({ level: "silent", name: "whatsapp-test" });
 
 const template = (
   name: string,
@@ -42,70 +39,44 @@ const template = (
 });
 
 describe("WhatsApp jobs against the fake Graph API", () => {
+  let env: IntegrationTestEnv;
   let mongo: TestMongo;
   let fake: GraphApiFake;
   let queue: Queue;
   let tenancy: TenancyServices;
   let config: Config;
-  let runner: WorkerRunner | undefined;
 
   beforeAll(async () => {
-    mongo = await createTestMongo("whatsapp");
     fake = await startGraphApiFake({ answerDelayMs: 20 });
-    config = loadConfig({
-      MONGODB_URI: mongo.uri,
-      CORE_API_TOKEN: "t".repeat(32),
-      ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      ...fake.settings,
-    });
-    queue = createQueue({ db: mongo.db, backoff: { baseMs: 100, maxMs: 200 } });
-    await queue.ensureIndexes();
-    tenancy = createTenancyServices({
-      db: mongo.db,
-      encryptionKeys: config.encryptionKeys,
-      queue,
-      logger,
-      capabilities: integrationCapabilities,
-    });
-    await tenancy.ensureIndexes();
+    env = await startIntegrationTestEnv({ name: "whatsapp", env: fake.settings });
+    ({ mongo, queue, tenancy, config } = env);
   });
 
   afterEach(async () => {
-    await runner?.stop();
-    runner = undefined;
+    await env.stopWorker();
     fake.clearFailures();
     fake.answerDelayMs = 20;
   });
 
   afterAll(async () => {
-    await tenancy.close();
     await fake.stop();
-    for (const name of (await mongo.client.db().admin().listDatabases()).databases.map((db) => db.name)) {
-      if (name.startsWith(`${mongo.dbName}_`)) await mongo.client.db(name).dropDatabase();
-    }
-    await mongo.close();
+    await env.close();
   });
 
   /** A client with WhatsApp secrets, a tenant database and (unless told otherwise) synced templates. */
   async function clinic(templates: FakeTemplate[] = [template("appointment_confirmed")]) {
-    const clientCode = `clinic-${randomBytes(4).toString("hex")}`;
-    await tenancy.clients.create({
-      name: `Clinic ${clientCode}`,
-      email: `info@${clientCode}.example`,
-      clientCode,
-    });
+    const clientCode = newClientCode();
     const token = `token-${clientCode}`;
     const businessId = `waba-${clientCode}`;
     const phoneNumberId = `pn-${clientCode}`;
-    await tenancy.clients.setSecrets(clientCode, {
-      whatsappToken: token,
-      whatsappBusinessId: businessId,
-      whatsappPhoneNumberId: phoneNumberId,
-    });
-    await tenancy.clients.setDatasource(
+    await env.createClient({
       clientCode,
-      `${mongo.uri}/${mongo.dbName}_${clientCode.replace(/-/g, "_")}`,
-    );
+      secrets: {
+        whatsappToken: token,
+        whatsappBusinessId: businessId,
+        whatsappPhoneNumberId: phoneNumberId,
+      },
+    });
     fake.setTemplates(businessId, templates);
     return { clientCode, token, businessId, phoneNumberId };
   }
@@ -124,29 +95,18 @@ describe("WhatsApp jobs against the fake Graph API", () => {
       rateLimiter: createClusterRateLimiter(mongo.db),
       clock: () => new Date(),
     };
-    runner = createWorkerRunner({
-      queue,
-      jobs: createJobRegistry(options.definitions ?? [sendWhatsappJob, whatsappTemplateSyncJob], deps),
-      logger,
-      concurrency: 8,
-      leaseMs: 5_000,
-      pollMinMs: 10,
-      pollMaxMs: 50,
-      jobTimeoutMs: options.jobTimeoutMs ?? 10_000,
-      shutdownTimeoutMs: 3_000,
-    });
-    runner.start();
+    env.startWorker(
+      createJobRegistry(options.definitions ?? [sendWhatsappJob, whatsappTemplateSyncJob], deps),
+      {
+        concurrency: 8,
+        leaseMs: 5_000,
+        jobTimeoutMs: options.jobTimeoutMs ?? 10_000,
+        shutdownTimeoutMs: 3_000,
+      },
+    );
   }
 
-  async function settled(id: ObjectId, timeoutMs = 20_000): Promise<JobDocument> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const job = await queue.get(id);
-      if (job && (job.status === "completed" || job.status === "failed")) return job;
-      if (Date.now() > deadline) throw new Error(`job ${String(id)} still ${job?.status}`);
-      await sleep(25);
-    }
-  }
+  const settled = (id: ObjectId, timeoutMs?: number) => env.settled(id, timeoutMs);
 
   async function sync(clientCode: string) {
     const job = await enqueueJob(queue, whatsappTemplateSyncContract, { clientCode, payload: {} });
@@ -373,7 +333,7 @@ describe("WhatsApp jobs against the fake Graph API", () => {
     const { clientCode } = await clinic();
     startWorker();
     await sync(clientCode);
-    await runner?.stop();
+    await env.stopWorker();
     // A Graph root where nothing listens: the connection is refused, nothing can have been sent.
     const closed = await startGraphApiFake();
     await closed.stop();
@@ -396,7 +356,7 @@ describe("WhatsApp jobs against the fake Graph API", () => {
     const { clientCode, phoneNumberId } = await clinic();
     startWorker();
     await sync(clientCode);
-    await runner?.stop();
+    await env.stopWorker();
     // Meta answers after the attempt's timeout: the attempt fails, the answer still arrives and is recorded.
     fake.answerDelayMs = 1_500;
     const shortTimeout = { ...sendWhatsappJob, limits: { ...sendWhatsappJob.limits, timeoutMs: 500 } };
