@@ -184,13 +184,15 @@ export const sendWhatsappJob = defineJob({
           );
         } catch (error) {
           const at = deps.clock();
+          const lastAttempt = job.retries >= job.maxRetries;
           if (error instanceof GraphApiError) {
             const mapped = mapGraphError(error, template);
             if (isAuthError(error)) {
               await deps.tenancy.clients.setIntegrationStatus(clientCode, "whatsappStatus", "invalid_token");
             }
             const code = error.code === undefined ? `HTTP ${error.httpStatus}` : String(error.code);
-            if (mapped.retryable) {
+            // On the last attempt the queue will not retry: the log and the CRM hear of the failure now.
+            if (mapped.retryable && !lastAttempt) {
               // Meta answered with an error: nothing was sent, a retry may send.
               await messages.requeue(jobId, { code, message: error.said }, at);
               throw mapped;
@@ -198,17 +200,19 @@ export const sendWhatsappJob = defineJob({
             return failPermanently(mapped, code);
           }
           if (isConnectError(error)) {
+            const unreachable = new AppError(
+              WhatsappErrorCode.unavailable,
+              `Graph API unreachable: ${error instanceof Error ? error.message : String(error)}`,
+              502,
+              { retryable: !lastAttempt, cause: error },
+            );
+            if (lastAttempt) return failPermanently(unreachable, "network");
             await messages.requeue(
               jobId,
               { code: "network", message: error instanceof Error ? error.message : String(error) },
               at,
             );
-            throw new AppError(
-              WhatsappErrorCode.unavailable,
-              `Graph API unreachable: ${error instanceof Error ? error.message : String(error)}`,
-              502,
-              { retryable: true, cause: error },
-            );
+            throw unreachable;
           }
           // The request may have reached Meta (a timeout, a connection cut mid-answer): sending again
           // could duplicate the message, so the job fails here, saying so.

@@ -329,6 +329,45 @@ describe("WhatsApp jobs against the fake Graph API", () => {
     expect(sentTo(phoneNumberId)).toHaveLength(1);
   });
 
+  it("a retryable Meta error on the last allowed attempt fails the log entry too, and tells the CRM", async () => {
+    const { clientCode, phoneNumberId } = await clinic();
+    startWorker();
+    await sync(clientCode);
+    fake.failRecipient("+919800000501", {
+      status: 500,
+      code: 1,
+      message: "An unknown error occurred",
+      times: 1,
+    });
+    const job = await enqueueJob(queue, sendWhatsappContract, {
+      clientCode,
+      maxRetries: 0,
+      payload: {
+        to: "+919800000501",
+        templateName: "appointment_confirmed",
+        language: "en_US",
+        bodyParams: ["Asha", "2 March"],
+        context: { leadId: "lead-501" },
+      },
+    });
+    const done = await settled(job._id);
+    expect(done.status).toBe("failed");
+    expect(done.lastError).toBe("Meta error 1: An unknown error occurred");
+    const log = await logOf(clientCode, job._id);
+    expect(log?.status).toBe("failed");
+    const status = await queue.jobs.findOne({
+      type: "message_status_changed",
+      clientCode,
+      dedupeKey: `msg:${String(job._id)}:failed`,
+    });
+    expect(status?.payload).toMatchObject({
+      channel: "whatsapp",
+      status: "failed",
+      context: { leadId: "lead-501" },
+    });
+    expect(sentTo(phoneNumberId)).toHaveLength(0);
+  });
+
   it("a network error before Meta is reached is retried; the message log goes back to queued", async () => {
     const { clientCode } = await clinic();
     startWorker();
