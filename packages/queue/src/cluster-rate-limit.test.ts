@@ -50,7 +50,7 @@ describe("cluster-wide rate limits (shared through MongoDB)", () => {
     });
   });
 
-  it("3 worker processes, 20/s on one key, 200 jobs: every job runs once, no 1-second window over 20 (+1 at a window's edges)", async () => {
+  it("3 worker processes, 20/s on one key, 200 jobs: every job runs once, no 1-second window over 20", async () => {
     for (let n = 0; n < 3; n++) {
       children.push(
         await startWorkerProcess({
@@ -80,8 +80,9 @@ describe("cluster-wide rate limits (shared through MongoDB)", () => {
     console.log(
       `rate limit 20/s over 3 processes: 200 jobs in ${span.toFixed(1)} s, busiest 1-s window ${busiest}`,
     );
-    // Slots are 50 ms apart: a window whose both edges fall on slots holds 21.
-    expect(busiest).toBeLessThanOrEqual(21);
+    // Slots are spread for starts up to 50 ms late (52.5 ms apart): no window holds a 21st. (Without the
+    // spread, slots 50 ms apart, the busiest window held 21.)
+    expect(busiest).toBeLessThanOrEqual(20);
     // None failed or were charged a retry for being deferred.
     expect(await queue.jobs.countDocuments({ type: "limited", retries: { $gt: 0 } })).toBe(0);
     expect(span).toBeGreaterThan(8);
