@@ -23,14 +23,7 @@ import { startFerretDb } from "@ecodrix/test-kit/ferretdb";
 import { requestedTestBackend } from "@ecodrix/test-kit/mongo-resolver";
 import autocannon from "autocannon";
 import type { ApiBenchServerMessage } from "./api-bench-server.js";
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+import { intFromEnv } from "./bench-util.js";
 
 const SECONDS = intFromEnv("BENCH_SECONDS", 10);
 const CONNECTIONS = intFromEnv("BENCH_CONNECTIONS", 20);

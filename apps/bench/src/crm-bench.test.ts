@@ -4,7 +4,8 @@
  * from real jobs. It asserts nothing about speed.
  */
 import { describe, expect, inject, it } from "vitest";
-import { measureAutomation, percentile } from "./crm-bench.js";
+import { percentile } from "./bench-util.js";
+import { measureAutomation } from "./crm-bench.js";
 
 describe("CRM benchmark (smoke, tiny counts)", () => {
   it("the automation phase: each confirmation → one completed send, latencies from PATCH to completion", async () => {

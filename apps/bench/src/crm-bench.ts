@@ -25,28 +25,13 @@ import { createQueue, type JobDocument } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import { startGraphApiFake } from "@ecodrix/test-kit/fakes";
 import { MongoClient } from "mongodb";
+import { intFromEnv, percentile } from "./bench-util.js";
 import type { CrmBenchWorkerConfig, CrmBenchWorkerMessage } from "./crm-bench-worker.js";
 import { measureScoring } from "./crm-scoring-phase.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../../..");
 const log = (line: string) => process.stderr.write(`[bench:crm] ${line}\n`);
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return (
-    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
-  );
-}
 
 export interface AutomationPlan {
   ratePerSecond: number;

@@ -13,6 +13,7 @@ import { MongoBackend } from "@agendajs/mongo-backend";
 import { createQueue, JOBS_COLLECTION, type Queue } from "@ecodrix/queue";
 import { Agenda } from "agenda";
 import { type Db, MongoClient } from "mongodb";
+import { percentile } from "./bench-util.js";
 import {
   type AgendaSettings,
   addCounts,
@@ -391,14 +392,6 @@ export interface PickupResult {
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
-}
-
-/** Nearest-rank percentile of `values` (0 < p ≤ 100); NaN when empty. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
-  return sorted[rank - 1] ?? Number.NaN;
 }
 
 /**

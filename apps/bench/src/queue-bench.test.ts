@@ -5,13 +5,13 @@
 import { loadConfig } from "@ecodrix/platform";
 import { createTestMongo, type TestMongo } from "@ecodrix/test-kit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { percentile } from "./bench-util.js";
 import {
   type BenchSettings,
   dropDatabase,
   measureIdle,
   measurePickup,
   measureThroughput,
-  percentile,
   type Target,
 } from "./phases.js";
 import { totalCommands } from "./protocol.js";

@@ -14,6 +14,7 @@ import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import { startFerretDb } from "@ecodrix/test-kit/ferretdb";
 import { requestedTestBackend } from "@ecodrix/test-kit/mongo-resolver";
 import { probeServerCapabilities, type ServerCapabilities } from "@ecodrix/test-kit/server-capabilities";
+import { intFromEnv } from "./bench-util.js";
 import {
   type BenchSettings,
   dropDatabase,
@@ -26,14 +27,6 @@ import {
   type ThroughputResult,
 } from "./phases.js";
 import { type CommandCounts, totalCommands } from "./protocol.js";
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
 
 /** Our worker's settings: the product's defaults (loadConfig), WORKER_* variables override them. */
 function workerSettings(): BenchSettings["worker"] {
@@ -50,27 +43,27 @@ const CONCURRENCY = 10;
 const PROCESSES = 2;
 
 const plan = {
-  jobs: intFromEnv("BENCH_JOBS", 10_000),
-  warmupJobs: intFromEnv("BENCH_WARMUP_JOBS", 1_000),
-  agendaJobs: intFromEnv("BENCH_AGENDA_JOBS", 10_000),
-  agendaCapMs: intFromEnv("BENCH_AGENDA_CAP_MS", 60_000),
-  oursCapMs: intFromEnv("BENCH_CAP_MS", 180_000),
+  jobs: intFromEnv("BENCH_JOBS", 10_000, 0),
+  warmupJobs: intFromEnv("BENCH_WARMUP_JOBS", 1_000, 0),
+  agendaJobs: intFromEnv("BENCH_AGENDA_JOBS", 10_000, 0),
+  agendaCapMs: intFromEnv("BENCH_AGENDA_CAP_MS", 60_000, 0),
+  oursCapMs: intFromEnv("BENCH_CAP_MS", 180_000, 0),
   pickupIntervalMs: 50,
-  pickupDurationMs: intFromEnv("BENCH_PICKUP_MS", 10_000),
+  pickupDurationMs: intFromEnv("BENCH_PICKUP_MS", 10_000, 0),
   pickupWarmupMs: 3_000,
   idleWarmupMs: 5_000,
-  idleWindowMs: intFromEnv("BENCH_IDLE_MS", 10_000),
+  idleWindowMs: intFromEnv("BENCH_IDLE_MS", 10_000, 0),
 };
 
 const settings: BenchSettings = {
   concurrency: CONCURRENCY,
   worker: workerSettings(),
   agenda: {
-    processEveryMs: intFromEnv("BENCH_AGENDA_PROCESS_EVERY_MS", 100),
+    processEveryMs: intFromEnv("BENCH_AGENDA_PROCESS_EVERY_MS", 100, 0),
     maxConcurrency: CONCURRENCY,
     defaultConcurrency: CONCURRENCY,
-    lockLimit: intFromEnv("BENCH_AGENDA_LOCK_LIMIT", CONCURRENCY),
-    defaultLockLimit: intFromEnv("BENCH_AGENDA_LOCK_LIMIT", CONCURRENCY),
+    lockLimit: intFromEnv("BENCH_AGENDA_LOCK_LIMIT", CONCURRENCY, 0),
+    defaultLockLimit: intFromEnv("BENCH_AGENDA_LOCK_LIMIT", CONCURRENCY, 0),
     defaultLockLifetimeMs: 30_000,
   },
 };

@@ -19,14 +19,7 @@ import { createQueue, type EnqueueInput, payloadProblem } from "@ecodrix/queue";
 import { startEmbeddedMongo } from "@ecodrix/test-kit/embedded-mongo";
 import { startGraphApiFake } from "@ecodrix/test-kit/fakes";
 import { MongoClient } from "mongodb";
-
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-}
+import { intFromEnv } from "./bench-util.js";
 
 const MESSAGES = intFromEnv("BENCH_MESSAGES", 10_000);
 const WORKERS = intFromEnv("BENCH_WORKERS", 2);
